@@ -1,0 +1,118 @@
+// Package db stores tasks in SQLite. It implements task.Service; every
+// write goes through the domain's rules before it reaches the database.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is a SQLite database of tasks. Writes go through a single
+// connection with immediate transactions, so concurrent writers queue
+// instead of failing with "database is locked"; reads use a pool of
+// read-only connections and, in WAL mode, never wait for a writer.
+type Store struct {
+	write *sql.DB
+	read  *sql.DB
+	// Now is the clock read once per write; tests replace it.
+	Now func() time.Time
+}
+
+// Open opens (creating if needed) the database file at path and brings
+// its schema up to date.
+func Open(path string) (*Store, error) {
+	// synchronous=FULL: a write is on disk before it is acknowledged, even
+	// if the machine loses power.
+	const common = "_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_synchronous=FULL"
+	write, err := sql.Open("sqlite3", path+"?"+common+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	write.SetMaxOpenConns(1)
+	write.SetConnMaxIdleTime(0)
+	if err := migrate(write); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	read, err := sql.Open("sqlite3", path+"?"+common+"&_query_only=true")
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	read.SetMaxOpenConns(4)
+	return &Store{write: write, read: read, Now: time.Now}, nil
+}
+
+// Close closes the database; pending writes are already on disk.
+func (s *Store) Close() error {
+	rerr := s.read.Close()
+	if err := s.write.Close(); err != nil {
+		return err
+	}
+	return rerr
+}
+
+// migrate applies, in order, each embedded migration newer than the
+// database's user_version, each in its own transaction with the version
+// bump, so a failed migration leaves the database as it was.
+func migrate(db *sql.DB) error {
+	var current int
+	if err := db.QueryRow("PRAGMA user_version").Scan(&current); err != nil {
+		return err
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	if current > len(names) {
+		return fmt.Errorf("the database is at schema version %d; this server knows only up to %d", current, len(names))
+	}
+	for _, name := range names { // fs.Glob returns them sorted
+		version, err := strconv.Atoi(strings.SplitN(path.Base(name), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with its version number", name)
+		}
+		if version <= current {
+			continue
+		}
+		script, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		if err := inTx(context.Background(), db, func(tx *sql.Tx) error {
+			if _, err := tx.Exec(string(script)); err != nil {
+				return err
+			}
+			_, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", version))
+			return err
+		}); err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// inTx runs fn in a transaction, committing if it returns nil.
+func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,235 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"tasksapi/task"
+)
+
+var _ task.Service = (*Store)(nil)
+
+// taskColumns is the select list scanTask reads, tags last as "1,2,3".
+const taskColumns = `id, title, status, priority, start_datetime, end_datetime, due_date,
+	description, deal_id, contact_id, assigned_user_id, created_at, updated_at,
+	(SELECT group_concat(tag_id) FROM
+		(SELECT tag_id FROM task_tags WHERE task_id = tasks.id ORDER BY position))`
+
+// sortColumns maps each sort field to its column. Only these strings ever
+// reach an ORDER BY.
+var sortColumns = map[task.SortField]string{
+	task.SortByID:            "id",
+	task.SortByTitle:         "title_fold",
+	task.SortByStatus:        "status",
+	task.SortByPriority:      "priority",
+	task.SortByStartDatetime: "start_datetime",
+	task.SortByEndDatetime:   "end_datetime",
+	task.SortByDueDate:       "due_date",
+	task.SortByCreatedAt:     "created_at",
+	task.SortByUpdatedAt:     "updated_at",
+}
+
+// CreateTask validates in and stores the new task.
+func (s *Store) CreateTask(ctx context.Context, in task.CreateInput) (task.Task, error) {
+	t, err := task.NewTask(in)
+	if err != nil {
+		return task.Task{}, err
+	}
+	t.CreatedAt = task.NewDateTime(s.Now())
+	t.UpdatedAt = t.CreatedAt
+
+	err = inTx(ctx, s.write, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO tasks (title, title_fold, status, priority,
+			start_datetime, end_datetime, due_date, description, deal_id, contact_id,
+			assigned_user_id, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.Title, fold(t.Title), t.Status, t.Priority, t.StartDatetime.String(),
+			nullableText(t.EndDatetime), t.DueDate.String(), t.Description, t.DealID,
+			t.ContactID, t.AssignedUserID, t.CreatedAt.String(), t.UpdatedAt.String())
+		if err != nil {
+			return err
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		t.ID = int(id)
+		for i, tag := range t.TagIDs {
+			if _, err := tx.ExecContext(ctx,
+				"INSERT INTO task_tags (task_id, tag_id, position) VALUES (?, ?, ?)", t.ID, tag, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return task.Task{}, fmt.Errorf("create task: %w", err)
+	}
+	return t, nil
+}
+
+// Task returns the task with the given id.
+func (s *Store) Task(ctx context.Context, id int) (task.Task, error) {
+	row := s.read.QueryRowContext(ctx, "SELECT "+taskColumns+" FROM tasks WHERE id = ?", id)
+	t, err := scanTask(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return task.Task{}, task.NotFound()
+	}
+	if err != nil {
+		return task.Task{}, fmt.Errorf("get task %d: %w", id, err)
+	}
+	return t, nil
+}
+
+// ListTasks returns one page of the tasks matching p, and how many match
+// in all, both read from the same snapshot.
+func (s *Store) ListTasks(ctx context.Context, p task.ListParams) (task.Page, error) {
+	q, err := p.Query()
+	if err != nil {
+		return task.Page{}, err
+	}
+	where, args := whereClause(q.Filter)
+	dir := " ASC"
+	if q.SortOrder == task.Desc {
+		dir = " DESC"
+	}
+	// NULLS LAST holds in both directions; the id tie-breaker makes the
+	// order total, so pages never overlap or skip.
+	order := " ORDER BY " + sortColumns[q.SortBy] + dir + " NULLS LAST, id" + dir
+
+	page := task.Page{Items: []task.Task{}, PageSize: q.PageSize, PageIndex: q.PageIndex}
+	err = inTx(ctx, s.read, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM tasks"+where, args...).Scan(&page.TotalRecords); err != nil {
+			return err
+		}
+		if q.Offset() >= page.TotalRecords {
+			return nil
+		}
+		rows, err := tx.QueryContext(ctx, "SELECT "+taskColumns+" FROM tasks"+where+order+" LIMIT ? OFFSET ?",
+			append(args, q.PageSize, q.Offset())...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			t, err := scanTask(rows)
+			if err != nil {
+				return err
+			}
+			page.Items = append(page.Items, t)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return task.Page{}, fmt.Errorf("list tasks: %w", err)
+	}
+	return page, nil
+}
+
+// whereClause turns a checked filter into SQL conditions and their
+// arguments. Values are always bound, never spliced in.
+func whereClause(f task.Filter) (string, []any) {
+	var conds []string
+	var args []any
+	add := func(cond string, arg any) {
+		conds = append(conds, cond)
+		args = append(args, arg)
+	}
+	if f.Search != nil {
+		// instr, unlike LIKE, has no wildcards: % and _ match themselves.
+		add("instr(title_fold, ?) > 0", fold(*f.Search))
+	}
+	if f.Status != nil {
+		add("status = ?", *f.Status)
+	}
+	if f.Priority != nil {
+		add("priority = ?", *f.Priority)
+	}
+	if f.AssignedUserID != nil {
+		add("assigned_user_id = ?", *f.AssignedUserID)
+	}
+	if f.DueDateFrom != nil {
+		add("due_date >= ?", f.DueDateFrom.String())
+	}
+	if f.DueDateTo != nil {
+		add("due_date <= ?", f.DueDateTo.String())
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// fold is the case-insensitive form of a title, used for search and sort.
+func fold(s string) string { return strings.ToLower(s) }
+
+func nullableText(d *task.DateTime) any {
+	if d == nil {
+		return nil
+	}
+	return d.String()
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanTask(row scanner) (task.Task, error) {
+	var (
+		t                         task.Task
+		start, due, created, upd  string
+		end, tags                 sql.NullString
+		description               sql.NullString
+		deal, contact, assignedTo sql.NullInt64
+	)
+	err := row.Scan(&t.ID, &t.Title, &t.Status, &t.Priority, &start, &end, &due,
+		&description, &deal, &contact, &assignedTo, &created, &upd, &tags)
+	if err != nil {
+		return task.Task{}, err
+	}
+	// The stored text was written by this package from valid values.
+	if t.StartDatetime, err = task.ParseDateTime(start); err != nil {
+		return task.Task{}, fmt.Errorf("task %d start_datetime: %w", t.ID, err)
+	}
+	if t.DueDate, err = task.ParseDate(due); err != nil {
+		return task.Task{}, fmt.Errorf("task %d due_date: %w", t.ID, err)
+	}
+	if t.CreatedAt, err = task.ParseDateTime(created); err != nil {
+		return task.Task{}, fmt.Errorf("task %d created_at: %w", t.ID, err)
+	}
+	if t.UpdatedAt, err = task.ParseDateTime(upd); err != nil {
+		return task.Task{}, fmt.Errorf("task %d updated_at: %w", t.ID, err)
+	}
+	if end.Valid {
+		e, err := task.ParseDateTime(end.String)
+		if err != nil {
+			return task.Task{}, fmt.Errorf("task %d end_datetime: %w", t.ID, err)
+		}
+		t.EndDatetime = &e
+	}
+	if description.Valid {
+		t.Description = &description.String
+	}
+	t.DealID, t.ContactID, t.AssignedUserID = intPtr(deal), intPtr(contact), intPtr(assignedTo)
+	t.TagIDs = []int{}
+	if tags.Valid {
+		for _, s := range strings.Split(tags.String, ",") {
+			id, err := strconv.Atoi(s)
+			if err != nil {
+				return task.Task{}, fmt.Errorf("task %d tags: %w", t.ID, err)
+			}
+			t.TagIDs = append(t.TagIDs, id)
+		}
+	}
+	return t, nil
+}
+
+func intPtr(n sql.NullInt64) *int {
+	if !n.Valid {
+		return nil
+	}
+	v := int(n.Int64)
+	return &v
+}

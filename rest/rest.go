@@ -1,0 +1,133 @@
+// Package rest speaks the YSUITE External API's /v1/tasks dialect over the
+// same task.Service as GraphQL. It only translates: HTTP and JSON in, a
+// service call, the YSUITE envelope out. Every rule lives in package task.
+package rest
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"tasksapi/task"
+)
+
+// MaxBodyBytes is the largest request body accepted.
+const MaxBodyBytes = 1 << 20
+
+// API is the REST interface.
+type API struct {
+	svc task.Service
+	log *slog.Logger
+}
+
+// New returns the REST interface over svc.
+func New(svc task.Service, log *slog.Logger) *API {
+	return &API{svc: svc, log: log}
+}
+
+// Register adds the /v1/tasks routes to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	mux.Handle("GET /v1/tasks", a.handle(a.listTasks))
+	mux.Handle("POST /v1/tasks", a.handle(a.createTask))
+	mux.Handle("GET /v1/tasks/{id}", a.handle(a.getTask))
+}
+
+// envelope is the body of every response.
+type envelope struct {
+	Success bool                `json:"success"`
+	Message string              `json:"message,omitempty"`
+	Data    any                 `json:"data,omitempty"`
+	Errors  map[string][]string `json:"errors,omitempty"`
+}
+
+// httpError is a refusal decided by this package (as opposed to the
+// domain): its message is for the client.
+type httpError struct {
+	status  int
+	message string
+}
+
+func (e *httpError) Error() string { return e.message }
+
+// handle adapts a handler that returns an error, so that every error body
+// is written in one place: writeError.
+func (a *API) handle(h func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			a.writeError(w, r, err)
+		}
+	})
+}
+
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var he *httpError
+	if errors.As(err, &he) {
+		writeJSON(w, he.status, envelope{Message: he.message})
+		return
+	}
+	var te *task.Error
+	if !errors.As(err, &te) {
+		a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeJSON(w, http.StatusInternalServerError, envelope{Message: "Internal server error"})
+		return
+	}
+	switch te.Code {
+	case task.CodeInvalid:
+		env := envelope{Errors: map[string][]string{}}
+		for i, f := range te.Fields {
+			msg := f.Text(wireName)
+			if i == 0 {
+				env.Message = msg
+			}
+			env.Errors[wireName(f.Field)] = append(env.Errors[wireName(f.Field)], msg)
+		}
+		writeJSON(w, http.StatusUnprocessableEntity, env)
+	case task.CodeNotFound:
+		// The YSUITE API answers a missing task with 400, not 404.
+		writeJSON(w, http.StatusBadRequest, envelope{Message: te.Message})
+	default:
+		a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeJSON(w, http.StatusInternalServerError, envelope{Message: "Internal server error"})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, env envelope) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(env)
+}
+
+// JSONErrors wraps mux so that the 404 and 405 answers it gives for paths
+// and methods it has no route for come in the JSON envelope too (keeping
+// the Allow header of a 405).
+func JSONErrors(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r) // the mux, not h, sets the path values
+			return
+		}
+		rec := &statusRecorder{header: http.Header{}}
+		h.ServeHTTP(rec, r)
+		if allow := rec.header.Values("Allow"); len(allow) > 0 {
+			w.Header()["Allow"] = allow
+		}
+		if rec.status == http.StatusMethodNotAllowed {
+			writeJSON(w, rec.status, envelope{Message: "Method not allowed"})
+			return
+		}
+		writeJSON(w, http.StatusNotFound, envelope{Message: "Not found"})
+	})
+}
+
+// statusRecorder keeps the status and headers of the mux's own plain-text
+// error and drops its body.
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (s *statusRecorder) Header() http.Header         { return s.header }
+func (s *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (s *statusRecorder) WriteHeader(status int)      { s.status = status }

@@ -1,0 +1,91 @@
+package task
+
+import (
+	"errors"
+	"strings"
+)
+
+// Code classifies an Error so that each interface can map it to its own wire
+// form (an HTTP status, a GraphQL extensions.code) in one place.
+type Code string
+
+const (
+	CodeInvalid  Code = "invalid"   // the client's input breaks a rule
+	CodeNotFound Code = "not_found" // the thing asked for does not exist
+	CodeInternal Code = "internal"  // anything else: logged, never shown
+)
+
+// Error is the one error type of the API. Messages are safe to show to a
+// client; anything that is not an *Error is treated as internal.
+type Error struct {
+	Code    Code
+	Message string       // for errors without field detail
+	Fields  []FieldError // for CodeInvalid: each offending field, in order
+}
+
+// FieldError is one broken rule of one input field. Field is the domain
+// field name (as in GraphQL: "contactId", "dueDateFrom"). Message follows
+// the field name and may name other fields as {fieldName}, so that each
+// interface can print them under its own names.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+// Invalid returns a validation error on a single field.
+func Invalid(field, message string) *Error {
+	return &Error{Code: CodeInvalid, Fields: []FieldError{{Field: field, Message: message}}}
+}
+
+// NotFound returns the error for a missing task.
+func NotFound() *Error {
+	return &Error{Code: CodeNotFound, Message: "Task not found"}
+}
+
+func (e *Error) Error() string {
+	if len(e.Fields) > 0 {
+		return e.Fields[0].Text(func(s string) string { return s })
+	}
+	return e.Message
+}
+
+// Text renders the message with the field names an interface uses, for
+// example "cstid or deal_id is required" for REST.
+func (f FieldError) Text(name func(domainField string) string) string {
+	msg := f.Message
+	for {
+		open := strings.IndexByte(msg, '{')
+		end := strings.IndexByte(msg, '}')
+		if open < 0 || end < open {
+			break
+		}
+		msg = msg[:open] + name(msg[open+1:end]) + msg[end+1:]
+	}
+	if f.Field == "" {
+		return msg
+	}
+	return name(f.Field) + " " + msg
+}
+
+// ErrorCode returns the code of err, CodeInternal for anything untyped.
+func ErrorCode(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}
+
+// fieldErrors collects validation failures in the order they are found.
+type fieldErrors []FieldError
+
+func (fe *fieldErrors) add(field, message string) {
+	*fe = append(*fe, FieldError{Field: field, Message: message})
+}
+
+func (fe fieldErrors) err() error {
+	if len(fe) == 0 {
+		return nil
+	}
+	return &Error{Code: CodeInvalid, Fields: fe}
+}

@@ -1,0 +1,86 @@
+// Package task is the domain of the tasks API: the Task type, its enums and
+// date scalars, the rules that turn client input into a valid task or list
+// query, and the error type every layer speaks. Both the GraphQL and REST
+// interfaces call into this package, so each rule is written here once.
+package task
+
+import (
+	"context"
+	"strconv"
+)
+
+// Task is a to-do linked to a deal or a contact.
+type Task struct {
+	ID             int
+	Title          string
+	Status         Status
+	Priority       Priority
+	StartDatetime  DateTime
+	EndDatetime    *DateTime
+	DueDate        Date
+	Description    *string
+	DealID         *int
+	ContactID      *int
+	AssignedUserID *int
+	TagIDs         []int
+	CreatedAt      DateTime
+	UpdatedAt      DateTime
+}
+
+// ActivityType is fixed: every record this API serves is a task.
+func (Task) ActivityType() string { return "Task" }
+
+// Status is where a task stands. The numbers are the REST wire values.
+type Status int
+
+const (
+	StatusOpen Status = iota
+	StatusInProgress
+	StatusCompleted
+	StatusCancelled
+	StatusNoShow
+)
+
+// Valid reports whether s is one of the defined statuses.
+func (s Status) Valid() bool { return s >= StatusOpen && s <= StatusNoShow }
+
+// Priority is how urgent a task is. The numbers are the REST wire values.
+type Priority int
+
+const (
+	PriorityNone Priority = iota
+	PriorityLow
+	PriorityMedium
+	PriorityHigh
+	PriorityUrgent
+)
+
+// Valid reports whether p is one of the defined priorities.
+func (p Priority) Valid() bool { return p >= PriorityNone && p <= PriorityUrgent }
+
+// Defaults applied when a client leaves a field out (or sends null).
+const (
+	DefaultStatus   = StatusOpen
+	DefaultPriority = PriorityMedium
+)
+
+// Service is what the interfaces need from storage. Implementations must run
+// every input through NewTask and ListParams.Query, so that no caller can
+// bypass a rule.
+type Service interface {
+	// CreateTask validates in and stores the new task.
+	CreateTask(ctx context.Context, in CreateInput) (Task, error)
+	// Task returns the task with the given id, or an error with code NotFound.
+	Task(ctx context.Context, id int) (Task, error)
+	// ListTasks returns one page of the tasks matching p.
+	ListTasks(ctx context.Context, p ListParams) (Page, error)
+}
+
+// ParseID reads a task id as sent in a URL path or a GraphQL ID.
+func ParseID(field, s string) (int, error) {
+	id, err := strconv.Atoi(s)
+	if err != nil || id < 1 {
+		return 0, Invalid(field, "must be a positive integer")
+	}
+	return id, nil
+}
