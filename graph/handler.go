@@ -95,4 +95,3 @@ func lastFieldName(path ast.Path) string {
 	}
 	return "input"
 }
-
