@@ -309,9 +309,28 @@ func decodeCreate(w http.ResponseWriter, r *http.Request) (task.CreateInput, err
 	}
 
 	if len(errs) > 0 {
+		// Report the domain's rules too, except those on a field that
+		// could not be read: they would only repeat its error.
+		var te *task.Error
+		if _, err := task.NewTask(in); errors.As(err, &te) {
+			for _, fe := range te.Fields {
+				if !mentionsAny(fe, errs) {
+					errs = append(errs, fe)
+				}
+			}
+		}
 		return task.CreateInput{}, &task.Error{Code: task.CodeInvalid, Fields: errs}
 	}
 	return in, nil
+}
+
+func mentionsAny(fe task.FieldError, errs []task.FieldError) bool {
+	for _, e := range errs {
+		if fe.Mentions(e.Field) {
+			return true
+		}
+	}
+	return false
 }
 
 // asInt accepts a JSON number (decoded with UseNumber) that is a whole

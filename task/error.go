@@ -67,6 +67,11 @@ func (f FieldError) Text(name func(domainField string) string) string {
 	return name(f.Field) + " " + msg
 }
 
+// Mentions reports whether the error is on field or names it.
+func (f FieldError) Mentions(field string) bool {
+	return f.Field == field || strings.Contains(f.Message, "{"+field+"}")
+}
+
 // ErrorCode returns the code of err, CodeInternal for anything untyped.
 func ErrorCode(err error) Code {
 	var e *Error

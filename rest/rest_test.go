@@ -1,0 +1,421 @@
+package rest_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"tasksapi/db"
+	"tasksapi/rest"
+	"tasksapi/task"
+)
+
+// newServer serves the REST routes over a fresh database file.
+func newServer(t *testing.T, wrap func(task.Service) task.Service) (*httptest.Server, *db.Store) {
+	t.Helper()
+	store, err := db.Open(filepath.Join(t.TempDir(), "tasks.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	var svc task.Service = store
+	if wrap != nil {
+		svc = wrap(store)
+	}
+	mux := http.NewServeMux()
+	rest.New(svc, slog.New(slog.NewTextHandler(io.Discard, nil))).Register(mux)
+	srv := httptest.NewServer(rest.JSONErrors(mux))
+	t.Cleanup(srv.Close)
+	return srv, store
+}
+
+// response is a decoded envelope.
+type response struct {
+	Status  int
+	Header  http.Header
+	Success bool                `json:"success"`
+	Message string              `json:"message"`
+	Data    json.RawMessage     `json:"data"`
+	Errors  map[string][]string `json:"errors"`
+}
+
+func send(t *testing.T, method, url, contentType, body string) response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("%s %s: Content-Type = %q, want application/json", method, url, ct)
+	}
+	r := response{Status: res.StatusCode, Header: res.Header}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatalf("%s %s: body is not JSON: %v\n%s", method, url, err, raw)
+	}
+	return r
+}
+
+func post(t *testing.T, url, body string) response {
+	t.Helper()
+	return send(t, http.MethodPost, url, "application/json", body)
+}
+
+func get(t *testing.T, url string) response {
+	t.Helper()
+	return send(t, http.MethodGet, url, "", "")
+}
+
+// listData is the data of a list response.
+type listData struct {
+	Data         []map[string]any `json:"data"`
+	CurrentPage  int              `json:"current_page"`
+	TotalRecords int              `json:"total_records"`
+	TotalPages   int              `json:"total_pages"`
+}
+
+func list(t *testing.T, url string) listData {
+	t.Helper()
+	r := get(t, url)
+	if r.Status != http.StatusOK || !r.Success {
+		t.Fatalf("GET %s = %d %q %v, want 200", url, r.Status, r.Message, r.Errors)
+	}
+	var d listData
+	if err := json.Unmarshal(r.Data, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Data == nil {
+		t.Fatalf("GET %s: data.data is null, want an array", url)
+	}
+	return d
+}
+
+func idsOf(d listData) []int {
+	out := []int{}
+	for _, task := range d.Data {
+		out = append(out, int(task["activity_id"].(float64)))
+	}
+	return out
+}
+
+// seed creates tasks through the API and returns their ids in order.
+func seed(t *testing.T, base string, bodies ...string) []int {
+	t.Helper()
+	var out []int
+	for _, b := range bodies {
+		r := post(t, base+"/v1/tasks", b)
+		if r.Status != http.StatusOK {
+			t.Fatalf("seeding %s: %d %q %v", b, r.Status, r.Message, r.Errors)
+		}
+		var created struct {
+			ID int `json:"activity_id"`
+		}
+		if err := json.Unmarshal(r.Data, &created); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, created.ID)
+	}
+	return out
+}
+
+const valid = `{"title":"Follow up with Sarah","start_datetime":"2026-07-15T10:00:00","cstid":10}`
+
+func TestCreateAnswersWithTheWholeTask(t *testing.T) {
+	srv, _ := newServer(t, nil)
+	r := post(t, srv.URL+"/v1/tasks", `{"title":"  Follow up with Sarah ","start_datetime":"2026-07-15T10:00:00",
+		"end_datetime":"2026-07-16T11:00:00","cstid":10,"priority":3,"description":"Renewal",
+		"tags":[5,2,5],"activity_type":"Event","activity_id":99,"created_at":"2000-01-01T00:00:00"}`)
+	if r.Status != http.StatusOK || !r.Success || r.Message != "Task activity created successfully." {
+		t.Fatalf("got %d %v %q, want 200 success with the create message", r.Status, r.Success, r.Message)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(r.Data, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"title": "Follow up with Sarah", "activity_type": "Task", "status": 0.0, "priority": 3.0,
+		"start_datetime": "2026-07-15T10:00:00", "end_datetime": "2026-07-16T11:00:00",
+		"due_date": "2026-07-16", "description": "Renewal", "deal_id": nil, "cstid": 10.0,
+		"assigned_user_id": nil, "tags": []any{5.0, 2.0},
+	}
+	for k, v := range want {
+		if !reflect.DeepEqual(got[k], v) {
+			t.Errorf("%s = %#v, want %#v", k, got[k], v)
+		}
+	}
+	if got["activity_id"] == 99.0 {
+		t.Error("activity_id was taken from the client")
+	}
+	if got["created_at"] == "2000-01-01T00:00:00" || got["created_at"] != got["updated_at"] {
+		t.Errorf("created_at %v, updated_at %v: want both set by the server", got["created_at"], got["updated_at"])
+	}
+	var keys []string
+	for k := range got {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	wantKeys := []string{"activity_id", "activity_type", "assigned_user_id", "created_at", "cstid", "deal_id",
+		"description", "due_date", "end_datetime", "priority", "start_datetime", "status", "tags", "title", "updated_at"}
+	if !reflect.DeepEqual(keys, wantKeys) {
+		t.Errorf("fields = %v, want %v", keys, wantKeys)
+	}
+}
+
+func TestCreateAppliesDefaults(t *testing.T) {
+	srv, _ := newServer(t, nil)
+	r := post(t, srv.URL+"/v1/tasks", `{"title":"t","start_datetime":"2026-07-15T10:00:00","deal_id":4,"priority":null,"status":null,"tags":null}`)
+	var got map[string]any
+	if err := json.Unmarshal(r.Data, &got); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]any{"priority": 2.0, "status": 0.0, "tags": []any{}, "due_date": "2026-07-15",
+		"end_datetime": nil, "description": nil, "cstid": nil, "deal_id": 4.0} {
+		if !reflect.DeepEqual(got[k], v) {
+			t.Errorf("%s = %#v, want %#v", k, got[k], v)
+		}
+	}
+}
+
+func TestCreateRefusesInvalidFields(t *testing.T) {
+	long := strings.Repeat("é", 151)
+	var tags51 []string
+	for i := 1; i <= 51; i++ {
+		tags51 = append(tags51, strconv.Itoa(i))
+	}
+	tests := []struct {
+		name   string
+		body   string
+		fields []string // the keys of errors, sorted
+	}{
+		{"a missing title is refused", `{"start_datetime":"2026-07-15T10:00:00","cstid":1}`, []string{"title"}},
+		{"a blank title is refused", `{"title":"   ","start_datetime":"2026-07-15T10:00:00","cstid":1}`, []string{"title"}},
+		{"a title of 151 characters is refused", `{"title":"` + long + `","start_datetime":"2026-07-15T10:00:00","cstid":1}`, []string{"title"}},
+		{"a missing start is refused", `{"title":"t","cstid":1}`, []string{"start_datetime"}},
+		{"an impossible start date is refused", `{"title":"t","start_datetime":"2026-02-30T10:00:00","cstid":1}`, []string{"start_datetime"}},
+		{"a start with a zone is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00Z","cstid":1}`, []string{"start_datetime"}},
+		{"a start with an offset is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00+02:00","cstid":1}`, []string{"start_datetime"}},
+		{"a date without a time is refused", `{"title":"t","start_datetime":"2026-07-15","cstid":1}`, []string{"start_datetime"}},
+		{"an end before the start is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","end_datetime":"2026-07-15T09:59:59","cstid":1}`, []string{"end_datetime"}},
+		{"neither deal nor contact is refused on both fields", `{"title":"t","start_datetime":"2026-07-15T10:00:00"}`, []string{"cstid", "deal_id"}},
+		{"a zero deal id is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","deal_id":0}`, []string{"deal_id"}},
+		{"a negative contact id is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":-3}`, []string{"cstid"}},
+		{"a zero assigned user is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"assigned_user_id":0}`, []string{"assigned_user_id"}},
+		{"a priority above 4 is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"priority":5}`, []string{"priority"}},
+		{"a negative status is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"status":-1}`, []string{"status"}},
+		{"a description over 10000 characters is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"description":"` + strings.Repeat("d", 10001) + `"}`, []string{"description"}},
+		{"51 distinct tags are refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"tags":[` + strings.Join(tags51, ",") + `]}`, []string{"tags"}},
+		{"a zero tag is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"tags":[1,0]}`, []string{"tags"}},
+		{"a numeric title is a type error", `{"title":5,"start_datetime":"2026-07-15T10:00:00","cstid":1}`, []string{"title"}},
+		{"a quoted deal id is a type error", `{"title":"t","start_datetime":"2026-07-15T10:00:00","deal_id":"10"}`, []string{"deal_id"}},
+		{"a fractional contact id is a type error", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1.5}`, []string{"cstid"}},
+		{"an exponent contact id is a type error", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1e2}`, []string{"cstid"}},
+		{"a named priority is a type error", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"priority":"high"}`, []string{"priority"}},
+		{"tags as a string are a type error", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"tags":"1,2"}`, []string{"tags"}},
+		{"a string among the tags is a type error", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"tags":[1,"2"]}`, []string{"tags"}},
+		{"a numeric start is a type error", `{"title":"t","start_datetime":20260715,"cstid":1}`, []string{"start_datetime"}},
+		{"a boolean description is a type error", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"description":true}`, []string{"description"}},
+		{"several broken rules are all reported", `{"title":"","start_datetime":"soon","cstid":0}`, []string{"cstid", "start_datetime", "title"}},
+	}
+	srv, _ := newServer(t, nil)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := post(t, srv.URL+"/v1/tasks", tt.body)
+			if r.Status != http.StatusUnprocessableEntity || r.Success {
+				t.Fatalf("status %d success %v, want 422 and false", r.Status, r.Success)
+			}
+			var fields []string
+			for f, msgs := range r.Errors {
+				fields = append(fields, f)
+				for _, m := range msgs {
+					if !strings.HasPrefix(m, f+" ") {
+						t.Errorf("message %q does not name its field %s", m, f)
+					}
+				}
+			}
+			sort.Strings(fields)
+			if !reflect.DeepEqual(fields, tt.fields) {
+				t.Errorf("errors on %v, want %v (%v)", fields, tt.fields, r.Errors)
+			}
+			if first := r.Errors[firstField(r.Message)]; len(first) == 0 || first[0] != r.Message {
+				t.Errorf("message %q is not the first field message of %v", r.Message, r.Errors)
+			}
+		})
+	}
+	if d := list(t, srv.URL+"/v1/tasks"); d.TotalRecords != 0 {
+		t.Errorf("refused creates stored %d tasks", d.TotalRecords)
+	}
+}
+
+func firstField(message string) string { return strings.SplitN(message, " ", 2)[0] }
+
+func TestCreateAcceptsEdgeValues(t *testing.T) {
+	tests := []struct{ name, body string }{
+		{"a title of exactly 150 multibyte characters is accepted", `{"title":"` + strings.Repeat("日", 150) + `","start_datetime":"2026-07-15T10:00:00","cstid":1}`},
+		{"an end equal to the start is accepted", `{"title":"t","start_datetime":"2026-07-15T10:00:00","end_datetime":"2026-07-15T10:00:00","deal_id":1}`},
+		{"a leap day is accepted", `{"title":"t","start_datetime":"2028-02-29T23:59:59","deal_id":1}`},
+		{"a description of exactly 10000 characters is accepted", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"description":"` + strings.Repeat("ü", 10000) + `"}`},
+		{"unknown fields are ignored", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"colour":"red"}`},
+		{"a charset parameter on the content type is accepted", ""},
+	}
+	srv, _ := newServer(t, nil)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var r response
+			if tt.body == "" {
+				r = send(t, http.MethodPost, srv.URL+"/v1/tasks", "application/json; charset=utf-8", valid)
+			} else {
+				r = post(t, srv.URL+"/v1/tasks", tt.body)
+			}
+			if r.Status != http.StatusOK {
+				t.Errorf("status %d %q %v, want 200", r.Status, r.Message, r.Errors)
+			}
+		})
+	}
+}
+
+func TestCreateRefusesBadBodies(t *testing.T) {
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		status      int
+	}{
+		{"a body that is not JSON is a 400", "application/json", `{"title":`, http.StatusBadRequest},
+		{"an empty body is a 400", "application/json", ``, http.StatusBadRequest},
+		{"a JSON array is a 400", "application/json", `[{"title":"t"}]`, http.StatusBadRequest},
+		{"a JSON null is a 400", "application/json", `null`, http.StatusBadRequest},
+		{"a JSON string is a 400", "application/json", `"task"`, http.StatusBadRequest},
+		{"two objects in a row are a 400", "application/json", valid + valid, http.StatusBadRequest},
+		{"a body over 1 MiB is a 413", "application/json", `{"title":"` + strings.Repeat("a", 1<<20) + `"}`, http.StatusRequestEntityTooLarge},
+		{"a plain-text content type is a 415", "text/plain", valid, http.StatusUnsupportedMediaType},
+		{"a form content type is a 415", "application/x-www-form-urlencoded", valid, http.StatusUnsupportedMediaType},
+		{"a missing content type is a 415", "", valid, http.StatusUnsupportedMediaType},
+	}
+	srv, _ := newServer(t, nil)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := send(t, http.MethodPost, srv.URL+"/v1/tasks", tt.contentType, tt.body)
+			if r.Status != tt.status || r.Success || r.Message == "" {
+				t.Errorf("got %d success=%v message=%q, want %d with a message", r.Status, r.Success, r.Message, tt.status)
+			}
+		})
+	}
+	if d := list(t, srv.URL+"/v1/tasks"); d.TotalRecords != 0 {
+		t.Errorf("refused bodies stored %d tasks", d.TotalRecords)
+	}
+}
+
+func TestGetTask(t *testing.T) {
+	srv, _ := newServer(t, nil)
+	id := seed(t, srv.URL, valid)[0]
+	tests := []struct {
+		name    string
+		path    string
+		status  int
+		message string
+	}{
+		{"an existing task is returned", "/v1/tasks/" + strconv.Itoa(id), http.StatusOK, ""},
+		{"a missing task is a 400 Task not found", "/v1/tasks/" + strconv.Itoa(id+1), http.StatusBadRequest, "Task not found"},
+		{"a word id is a 422", "/v1/tasks/abc", http.StatusUnprocessableEntity, "id must be a positive integer"},
+		{"a zero id is a 422", "/v1/tasks/0", http.StatusUnprocessableEntity, "id must be a positive integer"},
+		{"a negative id is a 422", "/v1/tasks/-4", http.StatusUnprocessableEntity, "id must be a positive integer"},
+		{"a fractional id is a 422", "/v1/tasks/1.5", http.StatusUnprocessableEntity, "id must be a positive integer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := get(t, srv.URL+tt.path)
+			if r.Status != tt.status || r.Message != tt.message || r.Success != (tt.status == http.StatusOK) {
+				t.Errorf("got %d %q success=%v, want %d %q", r.Status, r.Message, r.Success, tt.status, tt.message)
+			}
+			if tt.status == http.StatusOK {
+				var got struct {
+					ID    int    `json:"activity_id"`
+					Title string `json:"title"`
+				}
+				if err := json.Unmarshal(r.Data, &got); err != nil || got.ID != id || got.Title != "Follow up with Sarah" {
+					t.Errorf("data = %s, want task %d", r.Data, id)
+				}
+			}
+		})
+	}
+}
+
+func TestUnknownRoutesAnswerInTheEnvelope(t *testing.T) {
+	srv, _ := newServer(t, nil)
+	tests := []struct {
+		name, method, path string
+		status             int
+		allow              []string
+	}{
+		{"an unknown path is a 404", http.MethodGet, "/v1/projects", http.StatusNotFound, nil},
+		{"a path below a task is a 404", http.MethodGet, "/v1/tasks/1/notes", http.StatusNotFound, nil},
+		{"a trailing slash is a 404", http.MethodGet, "/v1/tasks/", http.StatusNotFound, nil},
+		{"PUT on the list is a 405", http.MethodPut, "/v1/tasks", http.StatusMethodNotAllowed, []string{"GET", "HEAD", "POST"}},
+		{"DELETE on a task is a 405", http.MethodDelete, "/v1/tasks/1", http.StatusMethodNotAllowed, []string{"GET", "HEAD"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := send(t, tt.method, srv.URL+tt.path, "", "")
+			if r.Status != tt.status || r.Success || r.Message == "" {
+				t.Errorf("got %d success=%v %q, want %d with a message", r.Status, r.Success, r.Message, tt.status)
+			}
+			if tt.allow != nil {
+				var allow []string
+				for _, v := range r.Header.Values("Allow") {
+					for _, m := range strings.Split(v, ",") {
+						allow = append(allow, strings.TrimSpace(m))
+					}
+				}
+				sort.Strings(allow)
+				if !reflect.DeepEqual(allow, tt.allow) {
+					t.Errorf("Allow = %v, want %v", allow, tt.allow)
+				}
+			}
+		})
+	}
+}
+
+// failing is a service whose every call fails with an internal detail.
+type failing struct{ task.Service }
+
+var errSecret = errors.New("disk I/O error at /var/lib/secret.db")
+
+func (failing) ListTasks(context.Context, task.ListParams) (task.Page, error) {
+	return task.Page{}, errSecret
+}
+func (failing) CreateTask(context.Context, task.CreateInput) (task.Task, error) {
+	return task.Task{}, errSecret
+}
+
+func TestInternalFaultsHideTheirDetail(t *testing.T) {
+	srv, _ := newServer(t, func(s task.Service) task.Service { return failing{s} })
+	for _, r := range []response{get(t, srv.URL+"/v1/tasks"), post(t, srv.URL+"/v1/tasks", valid)} {
+		if r.Status != http.StatusInternalServerError || r.Success || r.Message != "Internal server error" {
+			t.Errorf("got %d %q, want 500 Internal server error", r.Status, r.Message)
+		}
+		if strings.Contains(string(r.Data)+r.Message, "secret") {
+			t.Error("the response leaks the internal error")
+		}
+	}
+}
