@@ -257,7 +257,11 @@ func TestConcurrentCreatesAllSucceed(t *testing.T) {
 				return
 			}
 			defer res.Body.Close()
-			var out struct{ Data struct{ ActivityID float64 `json:"activity_id"` } }
+			var out struct {
+				Data struct {
+					ActivityID float64 `json:"activity_id"`
+				}
+			}
 			raw, _ := io.ReadAll(res.Body)
 			if res.StatusCode != 200 || json.Unmarshal(raw, &out) != nil {
 				failures <- fmt.Sprintf("%d %s", res.StatusCode, raw)
@@ -402,7 +406,9 @@ func TestRESTAndGraphQLAgree(t *testing.T) {
 	for _, l := range lists {
 		t.Run(l.name, func(t *testing.T) {
 			_, raw := do(t, "GET", base+"/v1/tasks?"+l.rest, "", "")
-			var restRes struct{ Data struct{ Data []map[string]any } }
+			var restRes struct {
+				Data struct{ Data []map[string]any }
+			}
 			json.Unmarshal(raw, &restRes)
 			args := ""
 			if l.gqlArgs != "" {
