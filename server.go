@@ -7,6 +7,8 @@
 // Each flag can also be set by environment variable; a flag wins.
 package main
 
+//go:generate go tool gqlgen generate
+
 import (
 	"context"
 	"errors"

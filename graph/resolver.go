@@ -1,9 +1,8 @@
 // Package graph serves the GraphQL interface. generated.go is written by
-// gqlgen from schema.graphqls and gqlgen.yml; the resolvers are thin calls
-// into task.Service.
+// gqlgen from schema.graphqls and gqlgen.yml (run `go generate ./...` at the
+// repository root after changing either); the resolvers are thin calls into
+// task.Service.
 package graph
-
-//go:generate go run github.com/99designs/gqlgen generate --config ../gqlgen.yml
 
 import "tasksapi/task"
 

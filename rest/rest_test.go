@@ -236,6 +236,7 @@ func TestCreateRefusesInvalidFields(t *testing.T) {
 		{"a numeric start is a type error", `{"title":"t","start_datetime":20260715,"cstid":1}`, []string{"start_datetime"}},
 		{"a boolean description is a type error", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"description":true}`, []string{"description"}},
 		{"several broken rules are all reported", `{"title":"","start_datetime":"soon","cstid":0}`, []string{"cstid", "start_datetime", "title"}},
+		{"a type error does not hide the other rules", `{"title":"","start_datetime":"2026-02-30T10:00:00"}`, []string{"cstid", "deal_id", "start_datetime", "title"}},
 	}
 	srv, _ := newServer(t, nil)
 	for _, tt := range tests {
@@ -264,6 +265,14 @@ func TestCreateRefusesInvalidFields(t *testing.T) {
 	}
 	if d := list(t, srv.URL+"/v1/tasks"); d.TotalRecords != 0 {
 		t.Errorf("refused creates stored %d tasks", d.TotalRecords)
+	}
+}
+
+func TestAnUnreadableFieldHasOneMessage(t *testing.T) {
+	srv, _ := newServer(t, nil)
+	r := post(t, srv.URL+"/v1/tasks", `{"title":"t","start_datetime":7,"cstid":1}`)
+	if want := []string{"start_datetime must be a string"}; !reflect.DeepEqual(r.Errors["start_datetime"], want) {
+		t.Errorf("start_datetime errors = %v, want only %v", r.Errors["start_datetime"], want)
 	}
 }
 

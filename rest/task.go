@@ -311,10 +311,11 @@ func decodeCreate(w http.ResponseWriter, r *http.Request) (task.CreateInput, err
 	if len(errs) > 0 {
 		// Report the domain's rules too, except those on a field that
 		// could not be read: they would only repeat its error.
+		unreadable := errs[:len(errs):len(errs)]
 		var te *task.Error
 		if _, err := task.NewTask(in); errors.As(err, &te) {
 			for _, fe := range te.Fields {
-				if !mentionsAny(fe, errs) {
+				if !mentionsAny(fe, unreadable) {
 					errs = append(errs, fe)
 				}
 			}
