@@ -76,10 +76,11 @@ type Service interface {
 	ListTasks(ctx context.Context, p ListParams) (Page, error)
 }
 
-// ParseID reads a task id as sent in a URL path or a GraphQL ID.
+// ParseID reads a task id as sent in a URL path or a GraphQL ID: a
+// positive integer in plain digits, so that each task has one spelling.
 func ParseID(field, s string) (int, error) {
 	id, err := strconv.Atoi(s)
-	if err != nil || id < 1 {
+	if err != nil || id < 1 || s[0] == '+' || s[0] == '0' {
 		return 0, Invalid(field, "must be a positive integer")
 	}
 	return id, nil

@@ -982,6 +982,8 @@ func TestParseID(t *testing.T) {
 		{"a decimal is rejected", "1.5", 0, false},
 		{"a number with spaces is rejected", " 1 ", 0, false},
 		{"a number too large for an int is rejected", "99999999999999999999999", 0, false},
+		{"a plus sign is rejected", "+1", 0, false},
+		{"a leading zero is rejected", "01", 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
