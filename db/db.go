@@ -6,10 +6,10 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
-	"strconv"
 	"strings"
 	"time"
 
@@ -66,42 +66,74 @@ func (s *Store) Close() error {
 
 // migrate applies, in order, each embedded migration newer than the
 // database's user_version, each in its own transaction with the version
-// bump, so a failed migration leaves the database as it was.
-func migrate(db *sql.DB) error {
-	var current int
-	if err := db.QueryRow("PRAGMA user_version").Scan(&current); err != nil {
+// bump, so a failed migration leaves the database as it was. Foreign keys
+// are off meanwhile, as SQLite requires for rebuilding a table, and are
+// checked before each commit.
+func migrate(db *sql.DB) (err error) {
+	ctx := context.Background()
+	conn, err := db.Conn(ctx) // PRAGMA foreign_keys is per connection
+	if err != nil {
 		return err
 	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	defer conn.Close()
+	var current int
+	if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
+		return err
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql") // sorted
 	if err != nil {
 		return err
 	}
 	if current > len(names) {
 		return fmt.Errorf("the database is at schema version %d; this server knows only up to %d", current, len(names))
 	}
-	for _, name := range names { // fs.Glob returns them sorted
-		version, err := strconv.Atoi(strings.SplitN(path.Base(name), "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migration %s: name must start with its version number", name)
+	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+		return err
+	}
+	defer func() {
+		if _, ferr := conn.ExecContext(ctx, "PRAGMA foreign_keys = ON"); err == nil {
+			err = ferr
 		}
-		if version <= current {
-			continue
+	}()
+	for i, name := range names[current:] {
+		version := current + i + 1
+		if !strings.HasPrefix(path.Base(name), fmt.Sprintf("%04d_", version)) {
+			return fmt.Errorf("migration %s: expected version %04d", name, version)
 		}
 		script, err := migrations.ReadFile(name)
 		if err != nil {
 			return err
 		}
-		if err := inTx(context.Background(), db, func(tx *sql.Tx) error {
-			if _, err := tx.Exec(string(script)); err != nil {
-				return err
-			}
-			_, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", version))
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
 			return err
-		}); err != nil {
+		}
+		if err := applyMigration(ctx, tx, string(script), version); err != nil {
+			tx.Rollback()
 			return fmt.Errorf("migration %s: %w", name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+func applyMigration(ctx context.Context, tx *sql.Tx, script string, version int) error {
+	if _, err := tx.ExecContext(ctx, script); err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return err
+	}
+	broken := rows.Next()
+	rows.Close()
+	if broken {
+		return errors.New("it leaves rows that break a foreign key")
+	}
+	_, err = tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version))
+	return err
 }
 
 // inTx runs fn in a transaction, committing if it returns nil.

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"tasksapi/access"
 	"tasksapi/task"
 )
 
@@ -35,6 +36,10 @@ var sortColumns = map[task.SortField]string{
 
 // CreateTask validates in and stores the new task.
 func (s *Store) CreateTask(ctx context.Context, in task.CreateInput) (task.Task, error) {
+	org, err := organisation(ctx)
+	if err != nil {
+		return task.Task{}, err
+	}
 	t, err := task.NewTask(in)
 	if err != nil {
 		return task.Task{}, err
@@ -43,11 +48,11 @@ func (s *Store) CreateTask(ctx context.Context, in task.CreateInput) (task.Task,
 	t.UpdatedAt = t.CreatedAt
 
 	err = inTx(ctx, s.write, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO tasks (title, title_fold, status, priority,
-			start_datetime, end_datetime, due_date, description, deal_id, contact_id,
+		res, err := tx.ExecContext(ctx, `INSERT INTO tasks (organisation_id, title, title_fold, status,
+			priority, start_datetime, end_datetime, due_date, description, deal_id, contact_id,
 			assigned_user_id, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			t.Title, fold(t.Title), t.Status, t.Priority, t.StartDatetime.String(),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			org, t.Title, fold(t.Title), t.Status, t.Priority, t.StartDatetime.String(),
 			nullableText(t.EndDatetime), t.DueDate.String(), t.Description, t.DealID,
 			t.ContactID, t.AssignedUserID, t.CreatedAt.String(), t.UpdatedAt.String())
 		if err != nil {
@@ -72,9 +77,14 @@ func (s *Store) CreateTask(ctx context.Context, in task.CreateInput) (task.Task,
 	return t, nil
 }
 
-// Task returns the task with the given id.
+// Task returns the task with the given id. Another organisation's task is
+// not found, exactly like a missing one.
 func (s *Store) Task(ctx context.Context, id int) (task.Task, error) {
-	row := s.read.QueryRowContext(ctx, "SELECT "+taskColumns+" FROM tasks WHERE id = ?", id)
+	org, err := organisation(ctx)
+	if err != nil {
+		return task.Task{}, err
+	}
+	row := s.read.QueryRowContext(ctx, "SELECT "+taskColumns+" FROM tasks WHERE organisation_id = ? AND id = ?", org, id)
 	t, err := scanTask(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return task.Task{}, task.NotFound()
@@ -88,11 +98,15 @@ func (s *Store) Task(ctx context.Context, id int) (task.Task, error) {
 // ListTasks returns one page of the tasks matching p, and how many match
 // in all, both read from the same snapshot.
 func (s *Store) ListTasks(ctx context.Context, p task.ListParams) (task.Page, error) {
+	org, err := organisation(ctx)
+	if err != nil {
+		return task.Page{}, err
+	}
 	q, err := p.Query()
 	if err != nil {
 		return task.Page{}, err
 	}
-	where, args := whereClause(q.Filter)
+	where, args := whereClause(org, q.Filter)
 	dir := " ASC"
 	if q.SortOrder == task.Desc {
 		dir = " DESC"
@@ -132,9 +146,9 @@ func (s *Store) ListTasks(ctx context.Context, p task.ListParams) (task.Page, er
 
 // whereClause turns a checked filter into SQL conditions and their
 // arguments. Values are always bound, never spliced in.
-func whereClause(f task.Filter) (string, []any) {
-	var conds []string
-	var args []any
+func whereClause(org int, f task.Filter) (string, []any) {
+	conds := []string{"organisation_id = ?"}
+	args := []any{org}
 	add := func(cond string, arg any) {
 		conds = append(conds, cond)
 		args = append(args, arg)
@@ -158,10 +172,17 @@ func whereClause(f task.Filter) (string, []any) {
 	if f.DueDateTo != nil {
 		add("due_date <= ?", f.DueDateTo.String())
 	}
-	if len(conds) == 0 {
-		return "", nil
-	}
 	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// organisation is the organisation whose tasks a request may see. A store
+// call without one is a bug, and fails closed.
+func organisation(ctx context.Context) (int, error) {
+	p, ok := access.FromContext(ctx)
+	if !ok {
+		return 0, errors.New("no organisation in the request context")
+	}
+	return p.OrganisationID, nil
 }
 
 // fold is the case-insensitive form of a title, used for search and sort.

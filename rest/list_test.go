@@ -10,12 +10,12 @@ import (
 )
 
 func TestListPagination(t *testing.T) {
-	srv, _ := newServer(t, nil)
+	srv := newServer(t, nil)
 	var bodies []string
 	for i := 0; i < 12; i++ {
 		bodies = append(bodies, valid)
 	}
-	created := seed(t, srv.URL, bodies...)
+	created := srv.seed(t, bodies...)
 	newestFirst := make([]int, len(created))
 	for i, id := range created {
 		newestFirst[len(created)-1-i] = id
@@ -35,7 +35,7 @@ func TestListPagination(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := list(t, srv.URL+"/v1/tasks"+tt.query)
+			d := srv.list(t, "/v1/tasks"+tt.query)
 			if got := idsOf(d); !reflect.DeepEqual(got, tt.ids) {
 				t.Errorf("ids = %v, want %v", got, tt.ids)
 			}
@@ -48,21 +48,21 @@ func TestListPagination(t *testing.T) {
 }
 
 func TestListCapsThePageSizeAt100(t *testing.T) {
-	srv, _ := newServer(t, nil)
+	srv := newServer(t, nil)
 	bodies := make([]string, 101)
 	for i := range bodies {
 		bodies[i] = valid
 	}
-	seed(t, srv.URL, bodies...)
-	d := list(t, srv.URL+"/v1/tasks?pageSize=1000")
+	srv.seed(t, bodies...)
+	d := srv.list(t, "/v1/tasks?pageSize=1000")
 	if len(d.Data) != 100 || d.TotalPages != 2 || d.TotalRecords != 101 {
 		t.Errorf("got %d tasks, %d pages, %d records; want 100, 2, 101", len(d.Data), d.TotalPages, d.TotalRecords)
 	}
 }
 
 func TestListFilters(t *testing.T) {
-	srv, _ := newServer(t, nil)
-	ids := seed(t, srv.URL,
+	srv := newServer(t, nil)
+	ids := srv.seed(t,
 		`{"title":"Call Sarah about 100% renewal","start_datetime":"2026-07-01T09:00:00","cstid":1,"status":1,"priority":3,"assigned_user_id":7}`,
 		`{"title":"Send contract_v2","start_datetime":"2026-07-10T09:00:00","end_datetime":"2026-07-20T09:00:00","deal_id":2,"status":0,"priority":3}`,
 		`{"title":"Été planning with SARAH","start_datetime":"2026-06-30T23:00:00","cstid":3,"status":1,"priority":1,"assigned_user_id":7}`,
@@ -93,7 +93,7 @@ func TestListFilters(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := list(t, srv.URL+"/v1/tasks?"+tt.query.Encode())
+			d := srv.list(t, "/v1/tasks?"+tt.query.Encode())
 			if got := idsOf(d); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("ids = %v, want %v", got, tt.want)
 			}
@@ -105,8 +105,8 @@ func TestListFilters(t *testing.T) {
 }
 
 func TestListSorts(t *testing.T) {
-	srv, _ := newServer(t, nil)
-	ids := seed(t, srv.URL,
+	srv := newServer(t, nil)
+	ids := srv.seed(t,
 		`{"title":"bravo","start_datetime":"2026-03-01T00:00:00","end_datetime":"2026-03-05T00:00:00","cstid":1,"status":2,"priority":0}`,
 		`{"title":"Alpha","start_datetime":"2026-01-01T00:00:00","cstid":1,"status":0,"priority":4}`,
 		`{"title":"charlie","start_datetime":"2026-02-01T00:00:00","end_datetime":"2026-02-02T00:00:00","cstid":1,"status":1,"priority":2}`,
@@ -136,36 +136,36 @@ func TestListSorts(t *testing.T) {
 				if order.param != "" {
 					q.Set("sortOrder", order.param)
 				}
-				if got := idsOf(list(t, srv.URL+"/v1/tasks?"+q.Encode())); !reflect.DeepEqual(got, order.want) {
+				if got := idsOf(srv.list(t, "/v1/tasks?"+q.Encode())); !reflect.DeepEqual(got, order.want) {
 					t.Errorf("ids = %v, want %v", got, order.want)
 				}
 			})
 		}
 	}
 	t.Run("no sortBy lists the newest first", func(t *testing.T) {
-		if got := idsOf(list(t, srv.URL+"/v1/tasks")); !reflect.DeepEqual(got, []int{c, b, a}) {
+		if got := idsOf(srv.list(t, "/v1/tasks")); !reflect.DeepEqual(got, []int{c, b, a}) {
 			t.Errorf("ids = %v, want %v", got, []int{c, b, a})
 		}
 	})
 	t.Run("sortOrder alone orders by id", func(t *testing.T) {
-		if got := idsOf(list(t, srv.URL+"/v1/tasks?sortOrder=asc")); !reflect.DeepEqual(got, []int{a, b, c}) {
+		if got := idsOf(srv.list(t, "/v1/tasks?sortOrder=asc")); !reflect.DeepEqual(got, []int{a, b, c}) {
 			t.Errorf("ids = %v, want %v", got, []int{a, b, c})
 		}
 	})
 }
 
 func TestPagingThroughATiedSortVisitsEveryTaskOnce(t *testing.T) {
-	srv, _ := newServer(t, nil)
+	srv := newServer(t, nil)
 	bodies := make([]string, 7)
 	for i := range bodies {
 		bodies[i] = valid // every task ties on status
 	}
-	created := seed(t, srv.URL, bodies...)
+	created := srv.seed(t, bodies...)
 	for _, order := range []string{"asc", "desc"} {
 		t.Run(order, func(t *testing.T) {
 			var seen []int
 			for page := 0; page < 3; page++ {
-				d := list(t, fmt.Sprintf("%s/v1/tasks?sortBy=status&sortOrder=%s&pageSize=3&pageIndex=%d", srv.URL, order, page))
+				d := srv.list(t, fmt.Sprintf("/v1/tasks?sortBy=status&sortOrder=%s&pageSize=3&pageIndex=%d", order, page))
 				seen = append(seen, idsOf(d)...)
 			}
 			want := append([]int(nil), created...)
@@ -206,11 +206,11 @@ func TestListRefusesBadParameters(t *testing.T) {
 		{"a query string with a semicolon is refused", "status=1;priority=2", "query"},
 		{"a query string with a bad escape is refused", "search=%zz", "query"},
 	}
-	srv, _ := newServer(t, nil)
-	seed(t, srv.URL, valid)
+	srv := newServer(t, nil)
+	srv.seed(t, valid)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := get(t, srv.URL+"/v1/tasks?"+tt.rawQuery)
+			r := srv.get(t, "/v1/tasks?"+tt.rawQuery)
 			if r.Status != http.StatusUnprocessableEntity || r.Success {
 				t.Fatalf("status %d, want 422", r.Status)
 			}
@@ -219,7 +219,7 @@ func TestListRefusesBadParameters(t *testing.T) {
 			}
 		})
 	}
-	if d := list(t, srv.URL+"/v1/tasks"); d.TotalRecords != 1 {
+	if d := srv.list(t, "/v1/tasks"); d.TotalRecords != 1 {
 		t.Errorf("after hostile queries the list holds %d tasks, want 1", d.TotalRecords)
 	}
 }

@@ -9,21 +9,29 @@ import (
 	"log/slog"
 	"net/http"
 
+	"tasksapi/access"
 	"tasksapi/task"
 )
 
 // MaxBodyBytes is the largest request body accepted.
 const MaxBodyBytes = 1 << 20
 
+// Fixed messages.
+const (
+	BodyTooLargeMessage = "Request body must be at most 1 MiB"
+	InternalMessage     = "Internal server error"
+)
+
 // API is the REST interface.
 type API struct {
-	svc task.Service
-	log *slog.Logger
+	svc   task.Service
+	guard *access.Guard
+	log   *slog.Logger
 }
 
-// New returns the REST interface over svc.
-func New(svc task.Service, log *slog.Logger) *API {
-	return &API{svc: svc, log: log}
+// New returns the REST interface over svc; guard admits each request.
+func New(svc task.Service, guard *access.Guard, log *slog.Logger) *API {
+	return &API{svc: svc, guard: guard, log: log}
 }
 
 // Register adds the /v1/tasks routes to mux.
@@ -50,11 +58,15 @@ type httpError struct {
 
 func (e *httpError) Error() string { return e.message }
 
-// handle adapts a handler that returns an error, so that every error body
-// is written in one place: writeError.
+// handle admits the request and adapts a handler that returns an error,
+// so that every error body is written in one place: writeError.
 func (a *API) handle(h func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
+		ctx, err := a.guard.Admit(r, w.Header())
+		if err == nil {
+			err = h(w, r.WithContext(ctx))
+		}
+		if err != nil {
 			a.writeError(w, r, err)
 		}
 	})
@@ -69,7 +81,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var te *task.Error
 	if !errors.As(err, &te) {
 		a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		writeJSON(w, http.StatusInternalServerError, envelope{Message: "Internal server error"})
+		writeJSON(w, http.StatusInternalServerError, envelope{Message: InternalMessage})
 		return
 	}
 	switch te.Code {
@@ -86,10 +98,21 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case task.CodeNotFound:
 		// The YSUITE API answers a missing task with 400, not 404.
 		writeJSON(w, http.StatusBadRequest, envelope{Message: te.Message})
+	case task.CodeUnauthenticated:
+		writeJSON(w, http.StatusUnauthorized, envelope{Message: te.Message})
+	case task.CodeRateLimited:
+		w.Header().Set("Retry-After", access.RetryAfterSeconds(te.RetryAfter))
+		writeJSON(w, http.StatusTooManyRequests, envelope{Message: te.Message})
 	default:
 		a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		writeJSON(w, http.StatusInternalServerError, envelope{Message: "Internal server error"})
+		writeJSON(w, http.StatusInternalServerError, envelope{Message: InternalMessage})
 	}
+}
+
+// WriteError writes an error envelope with message, for refusals made
+// outside this package (an oversized body, a panic).
+func WriteError(w http.ResponseWriter, status int, message string) {
+	writeJSON(w, status, envelope{Message: message})
 }
 
 func writeJSON(w http.ResponseWriter, status int, env envelope) {

@@ -15,28 +15,56 @@ import (
 	"strings"
 	"testing"
 
+	"tasksapi/access"
 	"tasksapi/db"
 	"tasksapi/rest"
 	"tasksapi/task"
 )
 
-// newServer serves the REST routes over a fresh database file.
-func newServer(t *testing.T, wrap func(task.Service) task.Service) (*httptest.Server, *db.Store) {
+// server is the REST routes over a fresh database file, with a key of
+// the organisation "Acme" that every request carries unless told otherwise.
+type server struct {
+	URL   string
+	store *db.Store
+	creds access.Credentials
+}
+
+func newServer(t *testing.T, wrap func(task.Service) task.Service) *server {
+	t.Helper()
+	return newServerWithLimit(t, wrap, 0)
+}
+
+func newServerWithLimit(t *testing.T, wrap func(task.Service) task.Service, rateLimit float64) *server {
 	t.Helper()
 	store, err := db.Open(filepath.Join(t.TempDir(), "tasks.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
+	creds, err := access.NewKey(context.Background(), store, "Acme", "tests")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var svc task.Service = store
 	if wrap != nil {
 		svc = wrap(store)
 	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	mux := http.NewServeMux()
-	rest.New(svc, slog.New(slog.NewTextHandler(io.Discard, nil))).Register(mux)
+	rest.New(svc, access.NewGuard(store, rateLimit, log), log).Register(mux)
 	srv := httptest.NewServer(rest.JSONErrors(mux))
 	t.Cleanup(srv.Close)
-	return srv, store
+	return &server{URL: srv.URL, store: store, creds: creds}
+}
+
+// keyFor makes a key of another organisation.
+func (s *server) keyFor(t *testing.T, org string) access.Credentials {
+	t.Helper()
+	creds, err := access.NewKey(context.Background(), s.store, org, "tests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return creds
 }
 
 // response is a decoded envelope.
@@ -49,14 +77,24 @@ type response struct {
 	Errors  map[string][]string `json:"errors"`
 }
 
-func send(t *testing.T, method, url, contentType, body string) response {
+func (s *server) send(t *testing.T, method, path, contentType, body string) response {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	return s.sendAs(t, s.creds, method, path, contentType, body)
+}
+
+// sendAs sends a request with creds' key headers (none for zero creds).
+func (s *server) sendAs(t *testing.T, creds access.Credentials, method, path, contentType, body string) response {
+	t.Helper()
+	req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	if creds.AccessKey != "" {
+		req.Header.Set(access.AccessKeyHeader, creds.AccessKey)
+		req.Header.Set(access.SecretKeyHeader, creds.SecretKey)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -68,23 +106,23 @@ func send(t *testing.T, method, url, contentType, body string) response {
 		t.Fatal(err)
 	}
 	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
-		t.Errorf("%s %s: Content-Type = %q, want application/json", method, url, ct)
+		t.Errorf("%s %s: Content-Type = %q, want application/json", method, path, ct)
 	}
 	r := response{Status: res.StatusCode, Header: res.Header}
 	if err := json.Unmarshal(raw, &r); err != nil {
-		t.Fatalf("%s %s: body is not JSON: %v\n%s", method, url, err, raw)
+		t.Fatalf("%s %s: body is not JSON: %v\n%s", method, path, err, raw)
 	}
 	return r
 }
 
-func post(t *testing.T, url, body string) response {
+func (s *server) post(t *testing.T, path, body string) response {
 	t.Helper()
-	return send(t, http.MethodPost, url, "application/json", body)
+	return s.send(t, http.MethodPost, path, "application/json", body)
 }
 
-func get(t *testing.T, url string) response {
+func (s *server) get(t *testing.T, path string) response {
 	t.Helper()
-	return send(t, http.MethodGet, url, "", "")
+	return s.send(t, http.MethodGet, path, "", "")
 }
 
 // listData is the data of a list response.
@@ -95,9 +133,13 @@ type listData struct {
 	TotalPages   int              `json:"total_pages"`
 }
 
-func list(t *testing.T, url string) listData {
+func (s *server) list(t *testing.T, path string) listData {
 	t.Helper()
-	r := get(t, url)
+	return decodeList(t, path, s.get(t, path))
+}
+
+func decodeList(t *testing.T, url string, r response) listData {
+	t.Helper()
 	if r.Status != http.StatusOK || !r.Success {
 		t.Fatalf("GET %s = %d %q %v, want 200", url, r.Status, r.Message, r.Errors)
 	}
@@ -120,11 +162,11 @@ func idsOf(d listData) []int {
 }
 
 // seed creates tasks through the API and returns their ids in order.
-func seed(t *testing.T, base string, bodies ...string) []int {
+func (s *server) seed(t *testing.T, bodies ...string) []int {
 	t.Helper()
 	var out []int
 	for _, b := range bodies {
-		r := post(t, base+"/v1/tasks", b)
+		r := s.post(t, "/v1/tasks", b)
 		if r.Status != http.StatusOK {
 			t.Fatalf("seeding %s: %d %q %v", b, r.Status, r.Message, r.Errors)
 		}
@@ -142,8 +184,8 @@ func seed(t *testing.T, base string, bodies ...string) []int {
 const valid = `{"title":"Follow up with Sarah","start_datetime":"2026-07-15T10:00:00","cstid":10}`
 
 func TestCreateAnswersWithTheWholeTask(t *testing.T) {
-	srv, _ := newServer(t, nil)
-	r := post(t, srv.URL+"/v1/tasks", `{"title":"  Follow up with Sarah ","start_datetime":"2026-07-15T10:00:00",
+	srv := newServer(t, nil)
+	r := srv.post(t, "/v1/tasks", `{"title":"  Follow up with Sarah ","start_datetime":"2026-07-15T10:00:00",
 		"end_datetime":"2026-07-16T11:00:00","cstid":10,"priority":3,"description":"Renewal",
 		"tags":[5,2,5],"activity_type":"Event","activity_id":99,"created_at":"2000-01-01T00:00:00"}`)
 	if r.Status != http.StatusOK || !r.Success || r.Message != "Task activity created successfully." {
@@ -183,8 +225,8 @@ func TestCreateAnswersWithTheWholeTask(t *testing.T) {
 }
 
 func TestCreateAppliesDefaults(t *testing.T) {
-	srv, _ := newServer(t, nil)
-	r := post(t, srv.URL+"/v1/tasks", `{"title":"t","start_datetime":"2026-07-15T10:00:00","deal_id":4,"priority":null,"status":null,"tags":null}`)
+	srv := newServer(t, nil)
+	r := srv.post(t, "/v1/tasks", `{"title":"t","start_datetime":"2026-07-15T10:00:00","deal_id":4,"priority":null,"status":null,"tags":null}`)
 	var got map[string]any
 	if err := json.Unmarshal(r.Data, &got); err != nil {
 		t.Fatal(err)
@@ -238,10 +280,10 @@ func TestCreateRefusesInvalidFields(t *testing.T) {
 		{"several broken rules are all reported", `{"title":"","start_datetime":"soon","cstid":0}`, []string{"cstid", "start_datetime", "title"}},
 		{"a type error does not hide the other rules", `{"title":"","start_datetime":"2026-02-30T10:00:00"}`, []string{"cstid", "deal_id", "start_datetime", "title"}},
 	}
-	srv, _ := newServer(t, nil)
+	srv := newServer(t, nil)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := post(t, srv.URL+"/v1/tasks", tt.body)
+			r := srv.post(t, "/v1/tasks", tt.body)
 			if r.Status != http.StatusUnprocessableEntity || r.Success {
 				t.Fatalf("status %d success %v, want 422 and false", r.Status, r.Success)
 			}
@@ -263,14 +305,14 @@ func TestCreateRefusesInvalidFields(t *testing.T) {
 			}
 		})
 	}
-	if d := list(t, srv.URL+"/v1/tasks"); d.TotalRecords != 0 {
+	if d := srv.list(t, "/v1/tasks"); d.TotalRecords != 0 {
 		t.Errorf("refused creates stored %d tasks", d.TotalRecords)
 	}
 }
 
 func TestAnUnreadableFieldHasOneMessage(t *testing.T) {
-	srv, _ := newServer(t, nil)
-	r := post(t, srv.URL+"/v1/tasks", `{"title":"t","start_datetime":7,"cstid":1}`)
+	srv := newServer(t, nil)
+	r := srv.post(t, "/v1/tasks", `{"title":"t","start_datetime":7,"cstid":1}`)
 	if want := []string{"start_datetime must be a string"}; !reflect.DeepEqual(r.Errors["start_datetime"], want) {
 		t.Errorf("start_datetime errors = %v, want only %v", r.Errors["start_datetime"], want)
 	}
@@ -287,14 +329,14 @@ func TestCreateAcceptsEdgeValues(t *testing.T) {
 		{"unknown fields are ignored", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"colour":"red"}`},
 		{"a charset parameter on the content type is accepted", ""},
 	}
-	srv, _ := newServer(t, nil)
+	srv := newServer(t, nil)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var r response
 			if tt.body == "" {
-				r = send(t, http.MethodPost, srv.URL+"/v1/tasks", "application/json; charset=utf-8", valid)
+				r = srv.send(t, http.MethodPost, "/v1/tasks", "application/json; charset=utf-8", valid)
 			} else {
-				r = post(t, srv.URL+"/v1/tasks", tt.body)
+				r = srv.post(t, "/v1/tasks", tt.body)
 			}
 			if r.Status != http.StatusOK {
 				t.Errorf("status %d %q %v, want 200", r.Status, r.Message, r.Errors)
@@ -321,23 +363,23 @@ func TestCreateRefusesBadBodies(t *testing.T) {
 		{"a form content type is a 415", "application/x-www-form-urlencoded", valid, http.StatusUnsupportedMediaType},
 		{"a missing content type is a 415", "", valid, http.StatusUnsupportedMediaType},
 	}
-	srv, _ := newServer(t, nil)
+	srv := newServer(t, nil)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := send(t, http.MethodPost, srv.URL+"/v1/tasks", tt.contentType, tt.body)
+			r := srv.send(t, http.MethodPost, "/v1/tasks", tt.contentType, tt.body)
 			if r.Status != tt.status || r.Success || r.Message == "" {
 				t.Errorf("got %d success=%v message=%q, want %d with a message", r.Status, r.Success, r.Message, tt.status)
 			}
 		})
 	}
-	if d := list(t, srv.URL+"/v1/tasks"); d.TotalRecords != 0 {
+	if d := srv.list(t, "/v1/tasks"); d.TotalRecords != 0 {
 		t.Errorf("refused bodies stored %d tasks", d.TotalRecords)
 	}
 }
 
 func TestGetTask(t *testing.T) {
-	srv, _ := newServer(t, nil)
-	id := seed(t, srv.URL, valid)[0]
+	srv := newServer(t, nil)
+	id := srv.seed(t, valid)[0]
 	tests := []struct {
 		name    string
 		path    string
@@ -353,7 +395,7 @@ func TestGetTask(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := get(t, srv.URL+tt.path)
+			r := srv.get(t, tt.path)
 			if r.Status != tt.status || r.Message != tt.message || r.Success != (tt.status == http.StatusOK) {
 				t.Errorf("got %d %q success=%v, want %d %q", r.Status, r.Message, r.Success, tt.status, tt.message)
 			}
@@ -371,7 +413,7 @@ func TestGetTask(t *testing.T) {
 }
 
 func TestUnknownRoutesAnswerInTheEnvelope(t *testing.T) {
-	srv, _ := newServer(t, nil)
+	srv := newServer(t, nil)
 	tests := []struct {
 		name, method, path string
 		status             int
@@ -385,7 +427,7 @@ func TestUnknownRoutesAnswerInTheEnvelope(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := send(t, tt.method, srv.URL+tt.path, "", "")
+			r := srv.send(t, tt.method, tt.path, "", "")
 			if r.Status != tt.status || r.Success || r.Message == "" {
 				t.Errorf("got %d success=%v %q, want %d with a message", r.Status, r.Success, r.Message, tt.status)
 			}
@@ -418,8 +460,8 @@ func (failing) CreateTask(context.Context, task.CreateInput) (task.Task, error) 
 }
 
 func TestInternalFaultsHideTheirDetail(t *testing.T) {
-	srv, _ := newServer(t, func(s task.Service) task.Service { return failing{s} })
-	for _, r := range []response{get(t, srv.URL+"/v1/tasks"), post(t, srv.URL+"/v1/tasks", valid)} {
+	srv := newServer(t, func(s task.Service) task.Service { return failing{s} })
+	for _, r := range []response{srv.get(t, "/v1/tasks"), srv.post(t, "/v1/tasks", valid)} {
 		if r.Status != http.StatusInternalServerError || r.Success || r.Message != "Internal server error" {
 			t.Errorf("got %d %q, want 500 Internal server error", r.Status, r.Message)
 		}

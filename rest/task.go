@@ -222,10 +222,10 @@ func decodeCreate(w http.ResponseWriter, r *http.Request) (task.CreateInput, err
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 		return in, &httpError{http.StatusUnsupportedMediaType, "Content-Type must be application/json"}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes)) // also capped by the server
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return in, &httpError{http.StatusRequestEntityTooLarge, "Request body must be at most 1 MiB"}
+		return in, &httpError{http.StatusRequestEntityTooLarge, BodyTooLargeMessage}
 	}
 	if err != nil {
 		return in, &httpError{http.StatusBadRequest, "Request body could not be read"}

@@ -3,6 +3,7 @@ package task
 import (
 	"errors"
 	"strings"
+	"time"
 )
 
 // Code classifies an Error so that each interface can map it to its own wire
@@ -10,17 +11,20 @@ import (
 type Code string
 
 const (
-	CodeInvalid  Code = "invalid"   // the client's input breaks a rule
-	CodeNotFound Code = "not_found" // the thing asked for does not exist
-	CodeInternal Code = "internal"  // anything else: logged, never shown
+	CodeInvalid         Code = "invalid"         // the client's input breaks a rule
+	CodeNotFound        Code = "not_found"       // the thing asked for does not exist
+	CodeUnauthenticated Code = "unauthenticated" // missing, unknown or revoked credentials
+	CodeRateLimited     Code = "rate_limited"    // too many requests; retry after RetryAfter
+	CodeInternal        Code = "internal"        // anything else: logged, never shown
 )
 
 // Error is the one error type of the API. Messages are safe to show to a
 // client; anything that is not an *Error is treated as internal.
 type Error struct {
-	Code    Code
-	Message string       // for errors without field detail
-	Fields  []FieldError // for CodeInvalid: each offending field, in order
+	Code       Code
+	Message    string        // for errors without field detail
+	Fields     []FieldError  // for CodeInvalid: each offending field, in order
+	RetryAfter time.Duration // for CodeRateLimited
 }
 
 // FieldError is one broken rule of one input field. Field is the domain

@@ -1,0 +1,109 @@
+package access
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"tasksapi/task"
+)
+
+// touchEvery is how stale a key's "last used" time may get: recording
+// every request would make every read a write.
+const touchEvery = time.Minute
+
+// Guard admits requests: it authenticates the key headers and charges the
+// key's token bucket. Both interfaces call it and render its errors in
+// their own form, so the rules are the same for REST and GraphQL.
+type Guard struct {
+	store     Store
+	log       *slog.Logger
+	perSecond rate.Limit // 0: no limit
+	burst     int
+
+	mu       sync.Mutex
+	limiters map[int]*rate.Limiter // by key id; only authenticated keys get one
+	touched  map[int]time.Time
+}
+
+// NewGuard returns a guard over store allowing perSecond requests a second
+// per key, with bursts of twice that (at least 1); 0 turns the limit off.
+func NewGuard(store Store, perSecond float64, log *slog.Logger) *Guard {
+	return &Guard{
+		store:     store,
+		log:       log,
+		perSecond: rate.Limit(perSecond),
+		burst:     max(1, int(math.Ceil(2*perSecond))),
+		limiters:  map[int]*rate.Limiter{},
+		touched:   map[int]time.Time{},
+	}
+}
+
+// Admit authenticates r and charges its key one request. It sets the
+// X-RateLimit-* headers on h and returns r's context carrying the
+// principal, or an error with code CodeUnauthenticated or CodeRateLimited.
+func (g *Guard) Admit(r *http.Request, h http.Header) (context.Context, error) {
+	ctx := r.Context()
+	accessKey := r.Header.Get(AccessKeyHeader)
+	key, err := authenticate(ctx, g.store, accessKey, r.Header.Get(SecretKeyHeader))
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	lim, touch := g.limiter(key.ID, now)
+	if touch {
+		if err := g.store.TouchKey(ctx, key.ID, now); err != nil {
+			g.log.WarnContext(ctx, "recording key use failed", "key_id", key.ID, "err", err)
+		}
+	}
+	if lim != nil {
+		if err := g.charge(lim, now, h); err != nil {
+			return nil, err
+		}
+	}
+	return WithPrincipal(ctx, Principal{OrganisationID: key.OrganisationID, KeyID: key.ID, AccessKey: accessKey}), nil
+}
+
+// limiter returns the key's bucket (nil when unlimited) and whether its
+// use should be recorded now.
+func (g *Guard) limiter(keyID int, now time.Time) (*rate.Limiter, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	touch := now.Sub(g.touched[keyID]) >= touchEvery
+	if touch {
+		g.touched[keyID] = now
+	}
+	if g.perSecond == 0 {
+		return nil, touch
+	}
+	lim, ok := g.limiters[keyID]
+	if !ok {
+		lim = rate.NewLimiter(g.perSecond, g.burst)
+		g.limiters[keyID] = lim
+	}
+	return lim, touch
+}
+
+func (g *Guard) charge(lim *rate.Limiter, now time.Time, h http.Header) error {
+	h.Set("X-RateLimit-Limit", strconv.FormatFloat(float64(g.perSecond), 'f', -1, 64))
+	res := lim.ReserveN(now, 1)
+	if delay := res.DelayFrom(now); delay > 0 {
+		res.CancelAt(now)
+		h.Set("X-RateLimit-Remaining", "0")
+		return &task.Error{Code: task.CodeRateLimited, Message: "Too many requests.", RetryAfter: delay}
+	}
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, int(lim.TokensAt(now)))))
+	return nil
+}
+
+// RetryAfterSeconds is the Retry-After header value for a wait of d:
+// whole seconds, rounded up, at least 1.
+func RetryAfterSeconds(d time.Duration) string {
+	return strconv.Itoa(max(1, int(math.Ceil(d.Seconds()))))
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"tasksapi/graph"
+)
+
+// config is the server's configuration: defaults, then environment, then flags.
+type config struct {
+	Addr          string
+	DBPath        string
+	CORSOrigins   []string
+	RateLimit     float64 // requests a second per key; 0 is no limit
+	MaxComplexity int
+	MaxDepth      int
+}
+
+// defaultRateLimit per key: generous for an integration or a busy
+// frontend, low enough that one runaway client cannot crowd out others.
+const defaultRateLimit = 50
+
+// envFlags pairs each flag with the environment variable that sets it.
+var envFlags = [][2]string{
+	{"addr", "ADDR"},
+	{"db", "DB_PATH"},
+	{"cors-origins", "CORS_ORIGINS"},
+	{"rate-limit", "RATE_LIMIT"},
+	{"max-complexity", "MAX_COMPLEXITY"},
+	{"max-depth", "MAX_DEPTH"},
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	var cfg config
+	var origins string
+	fs := flag.NewFlagSet("server serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.Addr, "addr", ":8080", "listen address (env ADDR; env PORT means :PORT)")
+	dbFlag(fs, &cfg.DBPath)
+	fs.StringVar(&origins, "cors-origins", "*", "allowed CORS origins, comma separated; * for any (env CORS_ORIGINS)")
+	fs.Float64Var(&cfg.RateLimit, "rate-limit", defaultRateLimit, "requests a second per API key, in bursts of twice that; 0 for no limit (env RATE_LIMIT)")
+	fs.IntVar(&cfg.MaxComplexity, "max-complexity", graph.DefaultLimits.MaxComplexity, "largest GraphQL query cost: fields, each task's counted per task of a page (env MAX_COMPLEXITY)")
+	fs.IntVar(&cfg.MaxDepth, "max-depth", graph.DefaultLimits.MaxDepth, "deepest GraphQL selection nesting, introspection included (env MAX_DEPTH)")
+
+	if port := getenv("PORT"); port != "" {
+		fs.Set("addr", ":"+port)
+	}
+	if err := setFromEnv(fs, getenv); err != nil {
+		return config{}, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if cfg.RateLimit < 0 || cfg.MaxComplexity < 1 || cfg.MaxDepth < 1 {
+		return config{}, fmt.Errorf("--rate-limit must be at least 0, --max-complexity and --max-depth at least 1")
+	}
+	for _, o := range strings.Split(origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			cfg.CORSOrigins = append(cfg.CORSOrigins, o)
+		}
+	}
+	return cfg, nil
+}
+
+// dbFlag defines --db, shared by every subcommand.
+func dbFlag(fs *flag.FlagSet, dst *string) {
+	fs.StringVar(dst, "db", "tasks.db", "SQLite database file, created if missing (env DB_PATH)")
+}
+
+// setFromEnv gives each defined flag its environment variable's value, so
+// that flags parsed afterwards win.
+func setFromEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	for _, pair := range envFlags {
+		name, env := pair[0], pair[1]
+		if fs.Lookup(name) == nil {
+			continue
+		}
+		if v := getenv(env); v != "" {
+			if err := fs.Set(name, v); err != nil {
+				return fmt.Errorf("%s=%q: %v", env, v, err)
+			}
+		}
+	}
+	return nil
+}
