@@ -14,30 +14,45 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"tasksapi/access"
+	"tasksapi/db"
+	"tasksapi/graph"
 )
 
 func TestConfigPrecedence(t *testing.T) {
+	defaults := config{Addr: ":8080", DBPath: "tasks.db", CORSOrigins: []string{"*"},
+		RateLimit: 50, MaxComplexity: 2500, MaxDepth: 15}
+	with := func(change func(*config)) config {
+		c := defaults
+		change(&c)
+		return c
+	}
 	tests := []struct {
 		name string
 		args []string
 		env  map[string]string
 		want config
 	}{
-		{"defaults serve :8080 from tasks.db to any origin", nil, nil,
-			config{Addr: ":8080", DBPath: "tasks.db", CORSOrigins: []string{"*"}}},
+		{"defaults serve :8080 from tasks.db to any origin", nil, nil, defaults},
 		{"PORT means :PORT", nil, map[string]string{"PORT": "9000"},
-			config{Addr: ":9000", DBPath: "tasks.db", CORSOrigins: []string{"*"}}},
+			with(func(c *config) { c.Addr = ":9000" })},
 		{"ADDR wins over PORT", nil, map[string]string{"PORT": "9000", "ADDR": "127.0.0.1:7000"},
-			config{Addr: "127.0.0.1:7000", DBPath: "tasks.db", CORSOrigins: []string{"*"}}},
+			with(func(c *config) { c.Addr = "127.0.0.1:7000" })},
 		{"environment variables set every option", nil,
-			map[string]string{"ADDR": ":1", "DB_PATH": "/data/t.db", "CORS_ORIGINS": "https://a.example, https://b.example"},
-			config{Addr: ":1", DBPath: "/data/t.db", CORSOrigins: []string{"https://a.example", "https://b.example"}}},
+			map[string]string{"ADDR": ":1", "DB_PATH": "/data/t.db", "CORS_ORIGINS": "https://a.example, https://b.example",
+				"RATE_LIMIT": "2.5", "MAX_COMPLEXITY": "100", "MAX_DEPTH": "4"},
+			config{Addr: ":1", DBPath: "/data/t.db", CORSOrigins: []string{"https://a.example", "https://b.example"},
+				RateLimit: 2.5, MaxComplexity: 100, MaxDepth: 4}},
 		{"flags win over environment variables",
-			[]string{"--addr", ":2", "--db", "flag.db", "--cors-origins", "https://c.example"},
-			map[string]string{"ADDR": ":1", "PORT": "3", "DB_PATH": "env.db", "CORS_ORIGINS": "https://a.example"},
-			config{Addr: ":2", DBPath: "flag.db", CORSOrigins: []string{"https://c.example"}}},
+			[]string{"--addr", ":2", "--db", "flag.db", "--cors-origins", "https://c.example",
+				"--rate-limit", "0", "--max-complexity", "7", "--max-depth", "8"},
+			map[string]string{"ADDR": ":1", "PORT": "3", "DB_PATH": "env.db", "CORS_ORIGINS": "https://a.example",
+				"RATE_LIMIT": "9", "MAX_COMPLEXITY": "9", "MAX_DEPTH": "9"},
+			config{Addr: ":2", DBPath: "flag.db", CORSOrigins: []string{"https://c.example"},
+				RateLimit: 0, MaxComplexity: 7, MaxDepth: 8}},
 		{"single-dash flags work too", []string{"-addr=:4"}, nil,
-			config{Addr: ":4", DBPath: "tasks.db", CORSOrigins: []string{"*"}}},
+			with(func(c *config) { c.Addr = ":4" })},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,6 +62,26 @@ func TestConfigPrecedence(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("config = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBadSettingsAreRefused(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"a word rate limit in the environment is refused", nil, map[string]string{"RATE_LIMIT": "fast"}},
+		{"a negative rate limit is refused", []string{"--rate-limit", "-1"}, nil},
+		{"a zero depth is refused", []string{"--max-depth", "0"}, nil},
+		{"a zero complexity is refused", nil, map[string]string{"MAX_COMPLEXITY": "0"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard); err == nil {
+				t.Error("accepted, want an error")
 			}
 		})
 	}
@@ -63,7 +98,7 @@ func TestCommandLineMistakesAreRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := run(context.Background(), tt.args, func(string) string { return "" }, io.Discard, quietLog())
+			err := run(context.Background(), tt.args, func(string) string { return "" }, io.Discard, io.Discard, quietLog())
 			if err == nil {
 				t.Error("run succeeded, want an error")
 			}
@@ -73,38 +108,64 @@ func TestCommandLineMistakesAreRefused(t *testing.T) {
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// startServer runs serve on a free port over the database file at path
-// and returns its base URL and a function that stops it and waits.
-func startServer(t *testing.T, path string, origins ...string) (string, func()) {
+// testServer is a server started by startServer.
+type testServer struct {
+	URL   string
+	creds access.Credentials // a key of the organisation "Acme"
+	stop  func()             // stops the server and waits for it
+}
+
+// startServer runs serve on a free port over the database file at path,
+// after giving the database a key.
+func startServer(t *testing.T, path string, origins ...string) *testServer {
 	t.Helper()
+	store, err := db.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := access.NewKey(context.Background(), store, "Acme", "tests")
+	store.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(origins) == 0 {
 		origins = []string{"*"}
 	}
+	cfg := config{Addr: "127.0.0.1:0", DBPath: path, CORSOrigins: origins,
+		MaxComplexity: graph.DefaultLimits.MaxComplexity, MaxDepth: graph.DefaultLimits.MaxDepth}
+	url, stop := runServer(t, cfg, io.Discard)
+	return &testServer{URL: url, creds: creds, stop: stop}
+}
+
+// runServer runs serve with cfg until the test ends or stop is called.
+func runServer(t *testing.T, cfg config, stderr io.Writer) (url string, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, config{Addr: "127.0.0.1:0", DBPath: path, CORSOrigins: origins}, quietLog(), ready)
-	}()
-	var addr string
+	go func() { done <- serve(ctx, cfg, quietLog(), stderr, ready) }()
 	select {
-	case addr = <-ready:
+	case addr := <-ready:
+		url = "http://" + addr
 	case err := <-done:
 		t.Fatalf("server did not start: %v", err)
 	}
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("shutdown: %v", err)
+			}
+		})
 	}
 	t.Cleanup(stop)
-	return "http://" + addr, stop
+	return url, stop
+}
+
+// auth is the header pairs that carry creds.
+func auth(creds access.Credentials) []string {
+	return []string{access.AccessKeyHeader, creds.AccessKey, access.SecretKeyHeader, creds.SecretKey}
 }
 
 func do(t *testing.T, method, url, contentType, body string, header ...string) (*http.Response, []byte) {
@@ -132,13 +193,13 @@ func do(t *testing.T, method, url, contentType, body string, header ...string) (
 }
 
 // gql posts a GraphQL request and decodes the response.
-func gql(t *testing.T, url, query string, variables map[string]any) (data map[string]any, errs []map[string]any) {
+func gql(t *testing.T, srv *testServer, query string, variables map[string]any) (data map[string]any, errs []map[string]any) {
 	t.Helper()
 	body, err := json.Marshal(map[string]any{"query": query, "variables": variables})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, raw := do(t, http.MethodPost, url, "application/json", string(body))
+	_, raw := do(t, http.MethodPost, srv.URL+"/query", "application/json", string(body), auth(srv.creds)...)
 	var out struct {
 		Data   map[string]any   `json:"data"`
 		Errors []map[string]any `json:"errors"`
@@ -150,7 +211,7 @@ func gql(t *testing.T, url, query string, variables map[string]any) (data map[st
 }
 
 func TestServerRoutes(t *testing.T) {
-	base, _ := startServer(t, filepath.Join(t.TempDir(), "tasks.db"))
+	srv := startServer(t, filepath.Join(t.TempDir(), "tasks.db"))
 	tests := []struct {
 		name, method, path, contentType, body string
 		status                                int
@@ -167,7 +228,7 @@ func TestServerRoutes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, body := do(t, tt.method, base+tt.path, tt.contentType, tt.body)
+			res, body := do(t, tt.method, srv.URL+tt.path, tt.contentType, tt.body, auth(srv.creds)...)
 			if res.StatusCode != tt.status || !strings.Contains(strings.ToLower(string(body)), strings.ToLower(tt.contains)) {
 				t.Errorf("got %d %.200s, want %d containing %q", res.StatusCode, body, tt.status, tt.contains)
 			}
@@ -176,10 +237,10 @@ func TestServerRoutes(t *testing.T) {
 }
 
 func TestGraphQLOverGETRefusesMutations(t *testing.T) {
-	base, _ := startServer(t, filepath.Join(t.TempDir(), "tasks.db"))
+	srv := startServer(t, filepath.Join(t.TempDir(), "tasks.db"))
 	q := `mutation{createTask(input:{title:"t",startDatetime:"2026-01-01T00:00:00",dealId:1}){id}}`
-	do(t, "GET", base+"/query?query="+strings.ReplaceAll(q, " ", "%20"), "", "")
-	if data, _ := gql(t, base+"/query", "{ tasks { totalRecords } }", nil); data["tasks"].(map[string]any)["totalRecords"] != 0.0 {
+	do(t, "GET", srv.URL+"/query?query="+strings.ReplaceAll(q, " ", "%20"), "", "", auth(srv.creds)...)
+	if data, _ := gql(t, srv, "{ tasks { totalRecords } }", nil); data["tasks"].(map[string]any)["totalRecords"] != 0.0 {
 		t.Errorf("a mutation sent by GET created a task")
 	}
 }
@@ -196,8 +257,8 @@ func TestCORS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			base, _ := startServer(t, filepath.Join(t.TempDir(), "tasks.db"), tt.allowed...)
-			res, _ := do(t, http.MethodOptions, base+"/v1/tasks", "", "",
+			srv := startServer(t, filepath.Join(t.TempDir(), "tasks.db"), tt.allowed...)
+			res, _ := do(t, http.MethodOptions, srv.URL+"/v1/tasks", "", "",
 				"Origin", tt.origin, "Access-Control-Request-Method", "POST",
 				"Access-Control-Request-Headers", "content-type, x-ysuite-access-key, x-ysuite-secret-key")
 			if got := res.Header.Get("Access-Control-Allow-Origin"); got != tt.wantOrigin {
@@ -221,18 +282,19 @@ func TestCORS(t *testing.T) {
 
 func TestARestartKeepsTheData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tasks.db")
-	base, stop := startServer(t, path)
-	res, body := do(t, "POST", base+"/v1/tasks", "application/json",
-		`{"title":"Survive a restart","start_datetime":"2026-07-15T10:00:00","cstid":10,"tags":[3,1]}`)
+	srv := startServer(t, path)
+	res, body := do(t, "POST", srv.URL+"/v1/tasks", "application/json",
+		`{"title":"Survive a restart","start_datetime":"2026-07-15T10:00:00","cstid":10,"tags":[3,1]}`, auth(srv.creds)...)
 	if res.StatusCode != 200 {
 		t.Fatalf("create: %d %s", res.StatusCode, body)
 	}
 	var created struct{ Data map[string]any }
 	json.Unmarshal(body, &created)
-	stop()
+	srv.stop()
 
-	base, _ = startServer(t, path)
-	res, body = do(t, "GET", fmt.Sprintf("%s/v1/tasks/%v", base, created.Data["activity_id"]), "", "")
+	url, _ := runServer(t, config{Addr: "127.0.0.1:0", DBPath: path, CORSOrigins: []string{"*"},
+		MaxComplexity: graph.DefaultLimits.MaxComplexity, MaxDepth: graph.DefaultLimits.MaxDepth}, io.Discard)
+	res, body = do(t, "GET", fmt.Sprintf("%s/v1/tasks/%v", url, created.Data["activity_id"]), "", "", auth(srv.creds)...)
 	var got struct{ Data map[string]any }
 	json.Unmarshal(body, &got)
 	if res.StatusCode != 200 || !reflect.DeepEqual(got.Data, created.Data) {
@@ -241,7 +303,7 @@ func TestARestartKeepsTheData(t *testing.T) {
 }
 
 func TestConcurrentCreatesAllSucceed(t *testing.T) {
-	base, _ := startServer(t, filepath.Join(t.TempDir(), "tasks.db"))
+	srv := startServer(t, filepath.Join(t.TempDir(), "tasks.db"))
 	const n = 60
 	ids := make(chan float64, n)
 	failures := make(chan string, n)
@@ -251,7 +313,11 @@ func TestConcurrentCreatesAllSucceed(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			body := fmt.Sprintf(`{"title":"task %d","start_datetime":"2026-07-15T10:00:00","deal_id":%d}`, i, i+1)
-			res, err := http.Post(base+"/v1/tasks", "application/json", bytes.NewBufferString(body))
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/tasks", bytes.NewBufferString(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set(access.AccessKeyHeader, srv.creds.AccessKey)
+			req.Header.Set(access.SecretKeyHeader, srv.creds.SecretKey)
+			res, err := http.DefaultClient.Do(req)
 			if err != nil {
 				failures <- err.Error()
 				return
@@ -317,7 +383,7 @@ const taskFields = `activityId title activityType status priority startDatetime 
 // must store the same tasks, refuse the same fields, and list the same
 // tasks for the same query.
 func TestRESTAndGraphQLAgree(t *testing.T) {
-	base, _ := startServer(t, filepath.Join(t.TempDir(), "tasks.db"))
+	srv := startServer(t, filepath.Join(t.TempDir(), "tasks.db"))
 	creates := []struct {
 		name   string
 		rest   string
@@ -343,13 +409,13 @@ func TestRESTAndGraphQLAgree(t *testing.T) {
 		"title": "title", "end_datetime": "endDatetime", "start_datetime": "startDatetime"}
 	for _, c := range creates {
 		t.Run(c.name, func(t *testing.T) {
-			_, raw := do(t, "POST", base+"/v1/tasks", "application/json", c.rest)
+			_, raw := do(t, "POST", srv.URL+"/v1/tasks", "application/json", c.rest, auth(srv.creds)...)
 			var restRes struct {
 				Data   map[string]any
 				Errors map[string][]string
 			}
 			json.Unmarshal(raw, &restRes)
-			data, errs := gql(t, base+"/query",
+			data, errs := gql(t, srv,
 				`mutation($in: CreateTaskInput!) { createTask(input: $in) { `+taskFields+` } }`, map[string]any{"in": c.gql})
 
 			if c.fields == nil {
@@ -405,7 +471,7 @@ func TestRESTAndGraphQLAgree(t *testing.T) {
 	}
 	for _, l := range lists {
 		t.Run(l.name, func(t *testing.T) {
-			_, raw := do(t, "GET", base+"/v1/tasks?"+l.rest, "", "")
+			_, raw := do(t, "GET", srv.URL+"/v1/tasks?"+l.rest, "", "", auth(srv.creds)...)
 			var restRes struct {
 				Data struct{ Data []map[string]any }
 			}
@@ -414,7 +480,7 @@ func TestRESTAndGraphQLAgree(t *testing.T) {
 			if l.gqlArgs != "" {
 				args = "(" + l.gqlArgs + ")"
 			}
-			data, errs := gql(t, base+"/query", `{ tasks`+args+` { items { `+taskFields+` } } }`, nil)
+			data, errs := gql(t, srv, `{ tasks`+args+` { items { `+taskFields+` } } }`, nil)
 			if len(errs) > 0 {
 				t.Fatalf("GraphQL errors %v", errs)
 			}
