@@ -23,6 +23,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
 
+	"tasksapi/access"
 	"tasksapi/db"
 	"tasksapi/graph"
 	"tasksapi/task"
@@ -49,13 +50,53 @@ func discardLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-// newServer returns the real GraphQL handler over a fresh store, and a
-// gqlgen test client driving it.
-func newServer(t *testing.T) (*db.Store, http.Handler, *client.Client) {
+// tenant is one organisation of a store, with a key of its own.
+type tenant struct {
+	store *db.Store
+	key   access.Credentials
+}
+
+// newTenant creates organisation org, and a key in it, in store.
+func newTenant(t *testing.T, store *db.Store, org string) tenant {
+	t.Helper()
+	key, err := access.NewKey(context.Background(), store, org, "tests")
+	if err != nil {
+		t.Fatalf("access.NewKey(%q): %v", org, err)
+	}
+	return tenant{store: store, key: key}
+}
+
+// ctx is a context carrying the tenant's principal, for calling the store
+// directly as a request of the tenant would.
+func (tn tenant) ctx() context.Context {
+	return access.WithPrincipal(context.Background(), access.Principal{
+		OrganisationID: tn.key.OrganisationID, KeyID: tn.key.KeyID, AccessKey: tn.key.AccessKey,
+	})
+}
+
+// keyHeaders are the client options that send key with a request.
+func keyHeaders(key access.Credentials) []client.Option {
+	return []client.Option{
+		client.AddHeader(access.AccessKeyHeader, key.AccessKey),
+		client.AddHeader(access.SecretKeyHeader, key.SecretKey),
+	}
+}
+
+// newHandler returns the real GraphQL handler over svc, with the default
+// limits and no rate limit; store authenticates the keys.
+func newHandler(svc task.Service, store *db.Store, log *slog.Logger) http.Handler {
+	return graph.NewHandler(svc, access.NewGuard(store, 0, log), graph.DefaultLimits, log)
+}
+
+// newServer returns an organisation of a fresh store, the real GraphQL
+// handler over that store (every request needs key headers), and a gqlgen
+// test client that sends the organisation's key with every request.
+func newServer(t *testing.T) (tenant, http.Handler, *client.Client) {
 	t.Helper()
 	store := openStore(t)
-	h := graph.NewHandler(store, discardLogger())
-	return store, h, client.New(h)
+	tn := newTenant(t, store, "acme")
+	h := newHandler(store, store, discardLogger())
+	return tn, h, client.New(h, keyHeaders(tn.key)...)
 }
 
 // failingStore is a real store whose ListTasks fails with a detail that
@@ -239,12 +280,13 @@ func ids(p pageJSON) []string {
 
 func ptr[T any](v T) *T { return &v }
 
-// seed stores in directly and returns the created tasks' ids as strings.
-func seed(t *testing.T, store *db.Store, ins ...task.CreateInput) []string {
+// seed stores in directly, as tasks of tn, and returns the created tasks'
+// ids as strings.
+func seed(t *testing.T, tn tenant, ins ...task.CreateInput) []string {
 	t.Helper()
 	var out []string
 	for _, in := range ins {
-		tk, err := store.CreateTask(context.Background(), in)
+		tk, err := tn.store.CreateTask(tn.ctx(), in)
 		if err != nil {
 			t.Fatalf("seeding %q: %v", in.Title, err)
 		}
@@ -626,7 +668,7 @@ func TestInvalidListAndLookupArgumentsAreBadUserInputOnTheirField(t *testing.T) 
 // ---- tasks: paging ----
 
 func TestTasksPagingArithmetic(t *testing.T) {
-	store, _, c := newServer(t)
+	org, _, c := newServer(t)
 	var ins []task.CreateInput
 	for i := range 23 {
 		ins = append(ins, task.CreateInput{
@@ -635,7 +677,7 @@ func TestTasksPagingArithmetic(t *testing.T) {
 			DealID:        ptr(1),
 		})
 	}
-	created := seed(t, store, ins...)
+	created := seed(t, org, ins...)
 	newestFirst := slices.Clone(created)
 	slices.Reverse(newestFirst)
 
@@ -684,12 +726,12 @@ func TestTasksPagingArithmetic(t *testing.T) {
 }
 
 func TestAPageSizeOver100IsCappedAt100Items(t *testing.T) {
-	store, _, c := newServer(t)
+	org, _, c := newServer(t)
 	var ins []task.CreateInput
 	for i := range 105 {
 		ins = append(ins, task.CreateInput{Title: fmt.Sprint("t", i), StartDatetime: mustDateTime(t, "2026-01-01T10:00:00"), ContactID: ptr(1)})
 	}
-	seed(t, store, ins...)
+	seed(t, org, ins...)
 
 	got := listTasks(t, c, "pageSize: 101")
 
@@ -702,7 +744,7 @@ func TestAPageSizeOver100IsCappedAt100Items(t *testing.T) {
 // ---- tasks: sorting ----
 
 func TestTasksSortOrder(t *testing.T) {
-	store, _, c := newServer(t)
+	org, _, c := newServer(t)
 	// Titles in an order that is neither id order nor its reverse.
 	names := []string{"delta", "Alpha", "echo", "charlie", "Bravo"}
 	var ins []task.CreateInput
@@ -713,7 +755,7 @@ func TestTasksSortOrder(t *testing.T) {
 			DealID:        ptr(1),
 		})
 	}
-	seed(t, store, ins...)
+	seed(t, org, ins...)
 
 	tests := []struct {
 		name string
@@ -739,9 +781,9 @@ func TestTasksSortOrder(t *testing.T) {
 // ---- tasks: filters ----
 
 func TestEachTasksFilterNarrowsTheResults(t *testing.T) {
-	store, _, c := newServer(t)
+	org, _, c := newServer(t)
 	dt := func(s string) task.DateTime { return mustDateTime(t, s) }
-	seed(t, store,
+	seed(t, org,
 		task.CreateInput{Title: "Call Alice", StartDatetime: dt("2026-03-01T09:00:00"), DealID: ptr(1),
 			Status: ptr(task.StatusOpen), Priority: ptr(task.PriorityLow), AssignedUserID: ptr(7)},
 		task.CreateInput{Title: "Email Bob", StartDatetime: dt("2026-03-05T10:00:00"), EndDatetime: ptr(dt("2026-03-10T10:00:00")),
@@ -916,9 +958,10 @@ func TestEverySchemaElementHasADescriptionInIntrospection(t *testing.T) {
 
 func TestAnInternalFaultIsHiddenBehindAFixedMessage(t *testing.T) {
 	store := openStore(t)
+	key := newTenant(t, store, "acme").key
 	var logs bytes.Buffer
-	h := graph.NewHandler(failingStore{store}, slog.New(slog.NewTextHandler(&logs, nil)))
-	c := client.New(h)
+	h := newHandler(failingStore{store}, store, slog.New(slog.NewTextHandler(&logs, nil)))
+	c := client.New(h, keyHeaders(key)...)
 
 	resp, err := c.RawPost(`{ tasks { totalRecords } }`)
 	if err != nil {
@@ -947,7 +990,8 @@ func TestAnInternalFaultIsHiddenBehindAFixedMessage(t *testing.T) {
 
 func TestAPanickingResolverIsAnInternalErrorAndTheHandlerKeepsServing(t *testing.T) {
 	store := openStore(t)
-	c := client.New(graph.NewHandler(panickingStore{store}, discardLogger()))
+	key := newTenant(t, store, "acme").key
+	c := client.New(newHandler(panickingStore{store}, store, discardLogger()), keyHeaders(key)...)
 
 	resp, err := c.RawPost(`{ tasks { totalRecords } }`)
 	if err != nil {
@@ -989,11 +1033,13 @@ func TestAPanickingResolverIsAnInternalErrorAndTheHandlerKeepsServing(t *testing
 // ---- transport ----
 
 func TestAMutationOverGETIsRefused(t *testing.T) {
-	_, h, c := newServer(t)
+	org, h, c := newServer(t)
 
 	get := func(query string) *httptest.ResponseRecorder {
 		t.Helper()
 		req := httptest.NewRequest(http.MethodGet, "/?query="+url.QueryEscape(query), nil)
+		req.Header.Set(access.AccessKeyHeader, org.key.AccessKey)
+		req.Header.Set(access.SecretKeyHeader, org.key.SecretKey)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		return rec

@@ -97,6 +97,11 @@ func NewHandler(svc task.Service, guard *access.Guard, limits Limits, log *slog.
 			WriteError(w, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "Request body must be at most 1 MiB")
 			return
 		}
+		// gqlgen decodes the first JSON value and ignores anything after it.
+		if len(body) > 0 && !json.Valid(body) {
+			WriteError(w, http.StatusBadRequest, "BAD_REQUEST", "the request body is not valid JSON")
+			return
+		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		srv.ServeHTTP(w, r.WithContext(ctx))
 	})

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"path"
 
 	"tasksapi/access"
 	"tasksapi/task"
@@ -123,9 +124,14 @@ func writeJSON(w http.ResponseWriter, status int, env envelope) {
 
 // JSONErrors wraps mux so that the 404 and 405 answers it gives for paths
 // and methods it has no route for come in the JSON envelope too (keeping
-// the Allow header of a 405).
+// the Allow header of a 405). A path that is not in clean form ("/v1/./x",
+// "//v1") is a 404 here rather than the mux's HTML redirect.
 func JSONErrors(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p != path.Clean(p) && p != path.Clean(p)+"/" {
+			writeJSON(w, http.StatusNotFound, envelope{Message: "Not found"})
+			return
+		}
 		h, pattern := mux.Handler(r)
 		if pattern != "" {
 			mux.ServeHTTP(w, r) // the mux, not h, sets the path values

@@ -36,6 +36,15 @@ func newServer(t *testing.T, wrap func(task.Service) task.Service) *server {
 
 func newServerWithLimit(t *testing.T, wrap func(task.Service) task.Service, rateLimit float64) *server {
 	t.Helper()
+	h, store, creds := newHandler(t, wrap, rateLimit)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &server{URL: srv.URL, store: store, creds: creds}
+}
+
+// newHandler is the REST routes over a fresh database file, with a key.
+func newHandler(t testing.TB, wrap func(task.Service) task.Service, rateLimit float64) (http.Handler, *db.Store, access.Credentials) {
+	t.Helper()
 	store, err := db.Open(filepath.Join(t.TempDir(), "tasks.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -52,9 +61,7 @@ func newServerWithLimit(t *testing.T, wrap func(task.Service) task.Service, rate
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	mux := http.NewServeMux()
 	rest.New(svc, access.NewGuard(store, rateLimit, log), log).Register(mux)
-	srv := httptest.NewServer(rest.JSONErrors(mux))
-	t.Cleanup(srv.Close)
-	return &server{URL: srv.URL, store: store, creds: creds}
+	return rest.JSONErrors(mux), store, creds
 }
 
 // keyFor makes a key of another organisation.

@@ -1,0 +1,96 @@
+package rest_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"tasksapi/access"
+)
+
+// checkEnvelope fails unless rec holds a JSON envelope with one of the
+// allowed statuses, success exactly when the status is 200.
+func checkEnvelope(t *testing.T, rec *httptest.ResponseRecorder, allowed ...int) {
+	t.Helper()
+	var env struct {
+		Success *bool  `json:"success"`
+		Message string `json:"message"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &env); err != nil || env.Success == nil {
+		t.Fatalf("status %d, body is not the envelope: %q", rec.Code, rec.Body.String())
+	}
+	for _, status := range allowed {
+		if rec.Code == status {
+			if *env.Success != (status == http.StatusOK) || (status != http.StatusOK && env.Message == "") {
+				t.Fatalf("status %d with success=%v message=%q", rec.Code, *env.Success, env.Message)
+			}
+			return
+		}
+	}
+	t.Fatalf("status %d (%s), want one of %v", rec.Code, rec.Body.String(), allowed)
+}
+
+func FuzzListQuery(f *testing.F) {
+	for _, seed := range []string{
+		"", "pageSize=5&pageIndex=2", "pageSize=0", "pageSize=999999999999999999999", "pageIndex=9223372036854775807",
+		"search=%25_%5C&status=1&priority=4", "status=1;priority=2", "search=%zz", "assigned_user_id=-1",
+		"due_date_from=2026-02-29&due_date_to=2026-01-01", "due_date_to=0000-00-00", "sortBy=title&sortOrder=DeSc",
+		"sortBy=title%00", "status=&priority=", "search=%F0%9F%98%80", "a=1&a=2&status=x&status=1",
+	} {
+		f.Add(seed)
+	}
+	h, _, creds := newHandler(f, nil, 0)
+	f.Fuzz(func(t *testing.T, rawQuery string) {
+		req := httptest.NewRequest(http.MethodGet, "/v1/tasks", nil)
+		req.URL.RawQuery = rawQuery
+		authorize(req, creds)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		checkEnvelope(t, rec, http.StatusOK, http.StatusUnprocessableEntity)
+	})
+}
+
+func FuzzCreateBody(f *testing.F) {
+	for _, seed := range []string{
+		valid, `{}`, `[]`, `null`, `"x"`, `{"title":1}`, `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1e400}`,
+		`{"title":"t","start_datetime":"2026-07-15T10:00:00","tags":[1,1,1,-1]}`, `{"title":"` + strings.Repeat("é", 151) + `"}`,
+		`{"title":"t","start_datetime":"2026-07-15T10:00:00","deal_id":9223372036854775808}`, `{"title":"\u0000"}`,
+		`{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"end_datetime":"2026-07-15T09:00:00"}`,
+		`{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1}{`, "\xff\xfe", `{"tags":{"a":1}}`,
+	} {
+		f.Add(seed)
+	}
+	h, _, creds := newHandler(f, nil, 0)
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequest(http.MethodPost, "/v1/tasks", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		authorize(req, creds)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		checkEnvelope(t, rec, http.StatusOK, http.StatusBadRequest, http.StatusUnprocessableEntity, http.StatusRequestEntityTooLarge)
+	})
+}
+
+func FuzzTaskPath(f *testing.F) {
+	for _, seed := range []string{"1", "0", "-1", "01", "+1", "abc", "1.5", "99999999999999999999", "%00", ".", "..", ""} {
+		f.Add(seed)
+	}
+	h, _, creds := newHandler(f, nil, 0)
+	f.Fuzz(func(t *testing.T, id string) {
+		req, err := http.NewRequest(http.MethodGet, "/v1/tasks/"+id, nil)
+		if err != nil || strings.ContainsAny(id, "/?#") {
+			return // not a single path segment
+		}
+		authorize(req, creds)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		checkEnvelope(t, rec, http.StatusBadRequest, http.StatusUnprocessableEntity, http.StatusNotFound)
+	})
+}
+
+func authorize(req *http.Request, creds access.Credentials) {
+	req.Header.Set(access.AccessKeyHeader, creds.AccessKey)
+	req.Header.Set(access.SecretKeyHeader, creds.SecretKey)
+}
