@@ -110,9 +110,10 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 
 // testServer is a server started by startServer.
 type testServer struct {
-	URL   string
-	creds access.Credentials // a key of the organisation "Acme"
-	stop  func()             // stops the server and waits for it
+	URL    string
+	dbPath string
+	creds  access.Credentials // a key of the organisation "Acme"
+	stop   func()             // stops the server and waits for it
 }
 
 // startServer runs serve on a free port over the database file at path,
@@ -134,7 +135,7 @@ func startServer(t *testing.T, path string, origins ...string) *testServer {
 	cfg := config{Addr: "127.0.0.1:0", DBPath: path, CORSOrigins: origins,
 		MaxComplexity: graph.DefaultLimits.MaxComplexity, MaxDepth: graph.DefaultLimits.MaxDepth}
 	url, stop := runServer(t, cfg, io.Discard)
-	return &testServer{URL: url, creds: creds, stop: stop}
+	return &testServer{URL: url, dbPath: path, creds: creds, stop: stop}
 }
 
 // runServer runs serve with cfg until the test ends or stop is called.
