@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"tasksapi/db"
 	"tasksapi/graph"
 )
 
@@ -17,6 +18,7 @@ type config struct {
 	RateLimit     float64 // requests a second per key; 0 is no limit
 	MaxComplexity int
 	MaxDepth      int
+	Sync          db.Sync
 }
 
 // defaultRateLimit per key: generous for an integration or a busy
@@ -31,11 +33,12 @@ var envFlags = [][2]string{
 	{"rate-limit", "RATE_LIMIT"},
 	{"max-complexity", "MAX_COMPLEXITY"},
 	{"max-depth", "MAX_DEPTH"},
+	{"sync", "SYNC"},
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var cfg config
-	var origins string
+	var origins, sync string
 	fs := flag.NewFlagSet("server serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.Addr, "addr", ":8080", "listen address (env ADDR; env PORT means :PORT)")
@@ -44,6 +47,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", defaultRateLimit, "requests a second per API key, in bursts of twice that; 0 for no limit (env RATE_LIMIT)")
 	fs.IntVar(&cfg.MaxComplexity, "max-complexity", graph.DefaultLimits.MaxComplexity, "largest GraphQL query cost: fields, each task's counted per task of a page (env MAX_COMPLEXITY)")
 	fs.IntVar(&cfg.MaxDepth, "max-depth", graph.DefaultLimits.MaxDepth, "deepest GraphQL selection nesting, introspection included (env MAX_DEPTH)")
+	fs.StringVar(&sync, "sync", string(db.SyncFull), "full: a write is on disk before it is acknowledged; normal: faster, but a power loss can lose the last writes (env SYNC)")
 
 	if port := getenv("PORT"); port != "" {
 		fs.Set("addr", ":"+port)
@@ -59,6 +63,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if cfg.RateLimit < 0 || cfg.MaxComplexity < 1 || cfg.MaxDepth < 1 {
 		return config{}, fmt.Errorf("--rate-limit must be at least 0, --max-complexity and --max-depth at least 1")
+	}
+	if cfg.Sync = db.Sync(sync); cfg.Sync != db.SyncFull && cfg.Sync != db.SyncNormal {
+		return config{}, fmt.Errorf("--sync must be full or normal, not %q", sync)
 	}
 	for _, o := range strings.Split(origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {

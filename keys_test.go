@@ -12,12 +12,13 @@ import (
 	"testing"
 
 	"tasksapi/access"
+	"tasksapi/db"
 	"tasksapi/graph"
 )
 
 func testConfig(path string) config {
 	return config{Addr: "127.0.0.1:0", DBPath: path, CORSOrigins: []string{"*"},
-		MaxComplexity: graph.DefaultLimits.MaxComplexity, MaxDepth: graph.DefaultLimits.MaxDepth}
+		MaxComplexity: graph.DefaultLimits.MaxComplexity, MaxDepth: graph.DefaultLimits.MaxDepth, Sync: db.SyncFull}
 }
 
 var (

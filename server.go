@@ -72,7 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // finish and closes the database. If ready is not nil, it receives the
 // address the server listens on.
 func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, ready chan<- string) error {
-	store, err := db.Open(cfg.DBPath)
+	store, err := db.Open(cfg.DBPath, cfg.Sync)
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, 
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("serving", "playground", baseURL, "db", cfg.DBPath, "rate_limit", cfg.RateLimit)
+	log.Info("serving", "playground", baseURL, "db", cfg.DBPath, "sync", cfg.Sync, "rate_limit", cfg.RateLimit)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

@@ -17,12 +17,11 @@ import (
 
 	"tasksapi/access"
 	"tasksapi/db"
-	"tasksapi/graph"
 )
 
 func TestConfigPrecedence(t *testing.T) {
 	defaults := config{Addr: ":8080", DBPath: "tasks.db", CORSOrigins: []string{"*"},
-		RateLimit: 50, MaxComplexity: 2500, MaxDepth: 15}
+		RateLimit: 50, MaxComplexity: 2500, MaxDepth: 15, Sync: db.SyncFull}
 	with := func(change func(*config)) config {
 		c := defaults
 		change(&c)
@@ -41,16 +40,16 @@ func TestConfigPrecedence(t *testing.T) {
 			with(func(c *config) { c.Addr = "127.0.0.1:7000" })},
 		{"environment variables set every option", nil,
 			map[string]string{"ADDR": ":1", "DB_PATH": "/data/t.db", "CORS_ORIGINS": "https://a.example, https://b.example",
-				"RATE_LIMIT": "2.5", "MAX_COMPLEXITY": "100", "MAX_DEPTH": "4"},
+				"RATE_LIMIT": "2.5", "MAX_COMPLEXITY": "100", "MAX_DEPTH": "4", "SYNC": "normal"},
 			config{Addr: ":1", DBPath: "/data/t.db", CORSOrigins: []string{"https://a.example", "https://b.example"},
-				RateLimit: 2.5, MaxComplexity: 100, MaxDepth: 4}},
+				RateLimit: 2.5, MaxComplexity: 100, MaxDepth: 4, Sync: db.SyncNormal}},
 		{"flags win over environment variables",
 			[]string{"--addr", ":2", "--db", "flag.db", "--cors-origins", "https://c.example",
-				"--rate-limit", "0", "--max-complexity", "7", "--max-depth", "8"},
+				"--rate-limit", "0", "--max-complexity", "7", "--max-depth", "8", "--sync", "full"},
 			map[string]string{"ADDR": ":1", "PORT": "3", "DB_PATH": "env.db", "CORS_ORIGINS": "https://a.example",
-				"RATE_LIMIT": "9", "MAX_COMPLEXITY": "9", "MAX_DEPTH": "9"},
+				"RATE_LIMIT": "9", "MAX_COMPLEXITY": "9", "MAX_DEPTH": "9", "SYNC": "normal"},
 			config{Addr: ":2", DBPath: "flag.db", CORSOrigins: []string{"https://c.example"},
-				RateLimit: 0, MaxComplexity: 7, MaxDepth: 8}},
+				RateLimit: 0, MaxComplexity: 7, MaxDepth: 8, Sync: db.SyncFull}},
 		{"single-dash flags work too", []string{"-addr=:4"}, nil,
 			with(func(c *config) { c.Addr = ":4" })},
 	}
@@ -77,6 +76,7 @@ func TestBadSettingsAreRefused(t *testing.T) {
 		{"a negative rate limit is refused", []string{"--rate-limit", "-1"}, nil},
 		{"a zero depth is refused", []string{"--max-depth", "0"}, nil},
 		{"a zero complexity is refused", nil, map[string]string{"MAX_COMPLEXITY": "0"}},
+		{"an unknown sync level is refused", []string{"--sync", "off"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,8 +132,8 @@ func startServer(t *testing.T, path string, origins ...string) *testServer {
 	if len(origins) == 0 {
 		origins = []string{"*"}
 	}
-	cfg := config{Addr: "127.0.0.1:0", DBPath: path, CORSOrigins: origins,
-		MaxComplexity: graph.DefaultLimits.MaxComplexity, MaxDepth: graph.DefaultLimits.MaxDepth}
+	cfg := testConfig(path)
+	cfg.CORSOrigins = origins
 	url, stop := runServer(t, cfg, io.Discard)
 	return &testServer{URL: url, dbPath: path, creds: creds, stop: stop}
 }
@@ -293,8 +293,7 @@ func TestARestartKeepsTheData(t *testing.T) {
 	json.Unmarshal(body, &created)
 	srv.stop()
 
-	url, _ := runServer(t, config{Addr: "127.0.0.1:0", DBPath: path, CORSOrigins: []string{"*"},
-		MaxComplexity: graph.DefaultLimits.MaxComplexity, MaxDepth: graph.DefaultLimits.MaxDepth}, io.Discard)
+	url, _ := runServer(t, testConfig(path), io.Discard)
 	res, body = do(t, "GET", fmt.Sprintf("%s/v1/tasks/%v", url, created.Data["activity_id"]), "", "", auth(srv.creds)...)
 	var got struct{ Data map[string]any }
 	json.Unmarshal(body, &got)

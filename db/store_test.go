@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"tasksapi/access"
 	"tasksapi/db"
 	"tasksapi/task"
 )
@@ -75,6 +76,22 @@ func newStore(t *testing.T) (*db.Store, *clock, string) {
 	return s, c, path
 }
 
+// orgContext creates the organisation name (if it is new) with a key in
+// it, and returns a context carrying a principal of that key, as an
+// authenticated request would.
+func orgContext(t *testing.T, s *db.Store, name string) context.Context {
+	t.Helper()
+	creds, err := access.NewKey(t.Context(), s, name, "test key")
+	if err != nil {
+		t.Fatalf("access.NewKey(%q): %v", name, err)
+	}
+	return access.WithPrincipal(t.Context(), access.Principal{
+		OrganisationID: creds.OrganisationID,
+		KeyID:          creds.KeyID,
+		AccessKey:      creds.AccessKey,
+	})
+}
+
 func dt(t *testing.T, s string) task.DateTime {
 	t.Helper()
 	d, err := task.ParseDateTime(s)
@@ -93,18 +110,18 @@ func date(t *testing.T, s string) task.Date {
 	return d
 }
 
-func mustCreate(t *testing.T, s *db.Store, in task.CreateInput) task.Task {
+func mustCreate(t *testing.T, ctx context.Context, s *db.Store, in task.CreateInput) task.Task {
 	t.Helper()
-	got, err := s.CreateTask(t.Context(), in)
+	got, err := s.CreateTask(ctx, in)
 	if err != nil {
 		t.Fatalf("CreateTask(%q): %v", in.Title, err)
 	}
 	return got
 }
 
-func mustList(t *testing.T, s *db.Store, p task.ListParams) task.Page {
+func mustList(t *testing.T, ctx context.Context, s *db.Store, p task.ListParams) task.Page {
 	t.Helper()
-	page, err := s.ListTasks(t.Context(), p)
+	page, err := s.ListTasks(ctx, p)
 	if err != nil {
 		t.Fatalf("ListTasks(%+v): %v", p, err)
 	}
@@ -246,6 +263,7 @@ func ids(items []task.Task) []int {
 
 func TestCreateThenGet(t *testing.T) {
 	s, _, _ := newStore(t)
+	ctx := orgContext(t, s, "Acme")
 
 	full := task.CreateInput{
 		Title:          "  Prepare the Été offer  ",
@@ -307,7 +325,7 @@ func TestCreateThenGet(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			created := mustCreate(t, s, tt.in)
+			created := mustCreate(t, ctx, s, tt.in)
 			if created.ID < 1 {
 				t.Fatalf("created ID = %d, want a positive id", created.ID)
 			}
@@ -317,7 +335,7 @@ func TestCreateThenGet(t *testing.T) {
 				t.Errorf("CreateTask returned %s", d)
 			}
 
-			got, err := s.Task(t.Context(), created.ID)
+			got, err := s.Task(ctx, created.ID)
 			if err != nil {
 				t.Fatalf("Task(%d): %v", created.ID, err)
 			}
@@ -331,7 +349,7 @@ func TestCreateThenGet(t *testing.T) {
 				t.Errorf("ActivityType() = %q, want Task", got.ActivityType())
 			}
 
-			page := mustList(t, s, task.ListParams{PageSize: ptr(100)})
+			page := mustList(t, ctx, s, task.ListParams{PageSize: ptr(100)})
 			i := slices.IndexFunc(page.Items, func(it task.Task) bool { return it.ID == created.ID })
 			if i < 0 {
 				t.Fatalf("task %d is not in the list", created.ID)
@@ -345,13 +363,14 @@ func TestCreateThenGet(t *testing.T) {
 
 func TestCreatedAtIsTheClockInUTCToTheSecond(t *testing.T) {
 	s, c, _ := newStore(t)
+	ctx := orgContext(t, s, "Acme")
 	c.now = time.Date(2026, 12, 31, 23, 30, 59, 999_999_999, time.FixedZone("EST", -5*3600))
-	got := mustCreate(t, s, simple(t, "Late"))
+	got := mustCreate(t, ctx, s, simple(t, "Late"))
 	const want = "2027-01-01T04:30:59"
 	if got.CreatedAt.String() != want || got.UpdatedAt.String() != want {
 		t.Errorf("CreatedAt, UpdatedAt = %v, %v; want both %s", got.CreatedAt, got.UpdatedAt, want)
 	}
-	stored, err := s.Task(t.Context(), got.ID)
+	stored, err := s.Task(ctx, got.ID)
 	if err != nil {
 		t.Fatalf("Task: %v", err)
 	}
@@ -362,12 +381,13 @@ func TestCreatedAtIsTheClockInUTCToTheSecond(t *testing.T) {
 
 func TestGetOfAMissingTaskIsNotFound(t *testing.T) {
 	s, _, _ := newStore(t)
+	ctx := orgContext(t, s, "Acme")
 	for _, id := range []int{1, 2, 999_999, math.MaxInt64} {
-		_, err := s.Task(t.Context(), id)
+		_, err := s.Task(ctx, id)
 		wantCode(t, err, task.CodeNotFound)
 	}
-	created := mustCreate(t, s, simple(t, "Only one"))
-	_, err := s.Task(t.Context(), created.ID+1)
+	created := mustCreate(t, ctx, s, simple(t, "Only one"))
+	_, err := s.Task(ctx, created.ID+1)
 	wantCode(t, err, task.CodeNotFound)
 }
 
@@ -426,12 +446,13 @@ func TestInvalidInputStoresNothing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _, path := newStore(t)
-			_, err := s.CreateTask(t.Context(), tt.in(t))
+			ctx := orgContext(t, s, "Acme")
+			_, err := s.CreateTask(ctx, tt.in(t))
 			e := wantCode(t, err, task.CodeInvalid)
 			if got := fieldsOf(e); !slices.Equal(got, tt.wantFields) {
 				t.Errorf("offending fields = %v, want %v", got, tt.wantFields)
 			}
-			if page := mustList(t, s, task.ListParams{}); page.TotalRecords != 0 || len(page.Items) != 0 {
+			if page := mustList(t, ctx, s, task.ListParams{}); page.TotalRecords != 0 || len(page.Items) != 0 {
 				t.Errorf("after a rejected create the list has %d records, want 0", page.TotalRecords)
 			}
 			if n := rawCount(t, path, "tasks"); n != 0 {
@@ -446,7 +467,8 @@ func TestInvalidInputStoresNothing(t *testing.T) {
 
 func TestInvalidListParamsAreRejected(t *testing.T) {
 	s, _, _ := newStore(t)
-	mustCreate(t, s, simple(t, "one"))
+	ctx := orgContext(t, s, "Acme")
+	mustCreate(t, ctx, s, simple(t, "one"))
 	tests := []struct {
 		name  string
 		p     task.ListParams
@@ -461,7 +483,7 @@ func TestInvalidListParamsAreRejected(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := s.ListTasks(t.Context(), tt.p)
+			_, err := s.ListTasks(ctx, tt.p)
 			e := wantCode(t, err, task.CodeInvalid)
 			if got := fieldsOf(e); !slices.Equal(got, []string{tt.field}) {
 				t.Errorf("offending fields = %v, want [%s]", got, tt.field)
@@ -473,19 +495,20 @@ func TestInvalidListParamsAreRejected(t *testing.T) {
 func TestARestartKeepsTheTasks(t *testing.T) {
 	path := dbPath(t)
 	s := open(t, path)
+	ctx := orgContext(t, s, "Acme")
 	var want []task.Task
 	for i, title := range []string{"first", "second", "third"} {
 		in := simple(t, title)
 		in.TagIDs = []int{i + 3, 1}
 		in.Description = ptr(fmt.Sprintf("task %d", i))
-		want = append(want, mustCreate(t, s, in))
+		want = append(want, mustCreate(t, ctx, s, in))
 	}
 	closeStore(t, s)
 
 	s = open(t, path)
 	defer s.Close()
 	for _, w := range want {
-		got, err := s.Task(t.Context(), w.ID)
+		got, err := s.Task(ctx, w.ID)
 		if err != nil {
 			t.Fatalf("after reopening, Task(%d): %v", w.ID, err)
 		}
@@ -493,10 +516,10 @@ func TestARestartKeepsTheTasks(t *testing.T) {
 			t.Errorf("after reopening, task %d has %s", w.ID, d)
 		}
 	}
-	if page := mustList(t, s, task.ListParams{}); page.TotalRecords != len(want) {
+	if page := mustList(t, ctx, s, task.ListParams{}); page.TotalRecords != len(want) {
 		t.Errorf("after reopening, TotalRecords = %d, want %d", page.TotalRecords, len(want))
 	}
-	next := mustCreate(t, s, simple(t, "fourth"))
+	next := mustCreate(t, ctx, s, simple(t, "fourth"))
 	for _, w := range want {
 		if next.ID == w.ID {
 			t.Errorf("a task created after reopening reused id %d", w.ID)
@@ -509,7 +532,8 @@ func TestReopeningAMigratedFileWorks(t *testing.T) {
 	want := migrationCount(t)
 	for i := range 3 {
 		s := open(t, path)
-		mustCreate(t, s, simple(t, fmt.Sprintf("opened %d", i)))
+		ctx := orgContext(t, s, "Acme")
+		mustCreate(t, ctx, s, simple(t, fmt.Sprintf("opened %d", i)))
 		closeStore(t, s)
 		if got := userVersion(t, path); got != want {
 			t.Errorf("after open %d, user_version = %d, want %d (the number of migration files)", i+1, got, want)
@@ -546,6 +570,7 @@ func TestOpenRefusesANewerSchema(t *testing.T) {
 
 func TestConcurrentCreatesAllSucceed(t *testing.T) {
 	s, _, path := newStore(t)
+	ctx := orgContext(t, s, "Acme")
 	const n = 60
 	var wg sync.WaitGroup
 	results := make([]task.Task, n)
@@ -558,7 +583,7 @@ func TestConcurrentCreatesAllSucceed(t *testing.T) {
 			<-start
 			in := simple(t, fmt.Sprintf("concurrent %d", i))
 			in.TagIDs = []int{i + 1, 1000 + i}
-			results[i], errs[i] = s.CreateTask(context.Background(), in)
+			results[i], errs[i] = s.CreateTask(ctx, in)
 		}()
 	}
 	close(start)
@@ -592,7 +617,7 @@ func TestConcurrentCreatesAllSucceed(t *testing.T) {
 		if errs[i] != nil {
 			continue
 		}
-		got, err := s.Task(t.Context(), r.ID)
+		got, err := s.Task(ctx, r.ID)
 		if err != nil {
 			t.Errorf("Task(%d): %v", r.ID, err)
 			continue
@@ -605,23 +630,24 @@ func TestConcurrentCreatesAllSucceed(t *testing.T) {
 
 func TestConcurrentReadsAndWrites(t *testing.T) {
 	s, _, _ := newStore(t)
-	mustCreate(t, s, simple(t, "seed"))
+	ctx := orgContext(t, s, "Acme")
+	mustCreate(t, ctx, s, simple(t, "seed"))
 	var wg sync.WaitGroup
 	errs := make(chan error, 80)
 	for i := range 20 {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			if _, err := s.CreateTask(context.Background(), simple(t, fmt.Sprintf("w%d", i))); err != nil {
+			if _, err := s.CreateTask(ctx, simple(t, fmt.Sprintf("w%d", i))); err != nil {
 				errs <- fmt.Errorf("create: %w", err)
 			}
 		}()
 		go func() {
 			defer wg.Done()
-			if _, err := s.ListTasks(context.Background(), task.ListParams{}); err != nil {
+			if _, err := s.ListTasks(ctx, task.ListParams{}); err != nil {
 				errs <- fmt.Errorf("list: %w", err)
 			}
-			if _, err := s.Task(context.Background(), 1); err != nil {
+			if _, err := s.Task(ctx, 1); err != nil {
 				errs <- fmt.Errorf("get: %w", err)
 			}
 		}()
@@ -635,7 +661,7 @@ func TestConcurrentReadsAndWrites(t *testing.T) {
 
 // filterFixture creates the tasks the filter tests search, returning their
 // ids by a short key.
-func filterFixture(t *testing.T, s *db.Store) map[string]int {
+func filterFixture(t *testing.T, ctx context.Context, s *db.Store) map[string]int {
 	t.Helper()
 	type spec struct {
 		key, title string
@@ -666,14 +692,15 @@ func filterFixture(t *testing.T, s *db.Store) map[string]int {
 		if sp.end != "" {
 			in.EndDatetime = ptr(dt(t, sp.end))
 		}
-		out[sp.key] = mustCreate(t, s, in).ID
+		out[sp.key] = mustCreate(t, ctx, s, in).ID
 	}
 	return out
 }
 
 func TestListFilters(t *testing.T) {
 	s, _, _ := newStore(t)
-	id := filterFixture(t, s)
+	ctx := orgContext(t, s, "Acme")
+	id := filterFixture(t, ctx, s)
 	all := []string{"ete", "summer", "percent", "snake", "plain", "word", "spaced"}
 
 	tests := []struct {
@@ -722,7 +749,7 @@ func TestListFilters(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			page := mustList(t, s, task.ListParams{Filter: tt.f, PageSize: ptr(100), SortBy: ptr(task.SortByID)})
+			page := mustList(t, ctx, s, task.ListParams{Filter: tt.f, PageSize: ptr(100), SortBy: ptr(task.SortByID)})
 			want := []int{}
 			for _, k := range tt.want {
 				want = append(want, id[k])
@@ -742,8 +769,9 @@ func TestListFilters(t *testing.T) {
 
 func TestListCountsAllMatchesNotJustThePage(t *testing.T) {
 	s, _, _ := newStore(t)
-	id := filterFixture(t, s)
-	page := mustList(t, s, task.ListParams{Filter: task.Filter{Status: ptr(task.Status(0))}, PageSize: ptr(2),
+	ctx := orgContext(t, s, "Acme")
+	id := filterFixture(t, ctx, s)
+	page := mustList(t, ctx, s, task.ListParams{Filter: task.Filter{Status: ptr(task.Status(0))}, PageSize: ptr(2),
 		SortBy: ptr(task.SortByID)})
 	if page.TotalRecords != 3 || page.TotalPages() != 2 || page.CurrentPage() != 1 {
 		t.Errorf("TotalRecords, TotalPages, CurrentPage = %d, %d, %d; want 3, 2, 1",
@@ -752,7 +780,7 @@ func TestListCountsAllMatchesNotJustThePage(t *testing.T) {
 	if got, want := ids(page.Items), []int{id["ete"], id["snake"]}; !slices.Equal(got, want) {
 		t.Errorf("first page ids = %v, want %v", got, want)
 	}
-	page = mustList(t, s, task.ListParams{Filter: task.Filter{Status: ptr(task.Status(0))}, PageSize: ptr(2),
+	page = mustList(t, ctx, s, task.ListParams{Filter: task.Filter{Status: ptr(task.Status(0))}, PageSize: ptr(2),
 		PageIndex: ptr(1), SortBy: ptr(task.SortByID)})
 	if got, want := ids(page.Items), []int{id["spaced"]}; !slices.Equal(got, want) {
 		t.Errorf("second page ids = %v, want %v", got, want)
@@ -777,6 +805,7 @@ type sortSpec struct {
 
 func TestListSortsByEveryField(t *testing.T) {
 	s, c, _ := newStore(t)
+	ctx := orgContext(t, s, "Acme")
 	specs := []*sortSpec{
 		{title: "delta", status: 2, priority: 1, start: "2026-03-05T10:00:00", due: "2026-03-05"},
 		{title: "alpha", status: 0, priority: 3, start: "2026-03-01T10:00:00", end: "2026-03-07T10:00:00", due: "2026-03-07", advance: time.Minute},
@@ -799,7 +828,7 @@ func TestListSortsByEveryField(t *testing.T) {
 		if sp.end != "" {
 			in.EndDatetime = ptr(dt(t, sp.end))
 		}
-		created := mustCreate(t, s, in)
+		created := mustCreate(t, ctx, s, in)
 		sp.id = created.ID
 		sp.created = c.Now().UTC().Format("2006-01-02T15:04:05")
 		if created.DueDate.String() != sp.due {
@@ -852,7 +881,7 @@ func TestListSortsByEveryField(t *testing.T) {
 				for _, sp := range want {
 					wantIDs = append(wantIDs, sp.id)
 				}
-				page := mustList(t, s, task.ListParams{SortBy: ptr(f.field), SortOrder: ptr(order), PageSize: ptr(100)})
+				page := mustList(t, ctx, s, task.ListParams{SortBy: ptr(f.field), SortOrder: ptr(order), PageSize: ptr(100)})
 				if got := ids(page.Items); !slices.Equal(got, wantIDs) {
 					t.Errorf("ids = %v, want %v", got, wantIDs)
 				}
@@ -862,7 +891,7 @@ func TestListSortsByEveryField(t *testing.T) {
 
 	t.Run("tasks without an end come last in both directions", func(t *testing.T) {
 		for _, order := range []task.SortOrder{task.Asc, task.Desc} {
-			page := mustList(t, s, task.ListParams{SortBy: ptr(task.SortByEndDatetime), SortOrder: ptr(order), PageSize: ptr(100)})
+			page := mustList(t, ctx, s, task.ListParams{SortBy: ptr(task.SortByEndDatetime), SortOrder: ptr(order), PageSize: ptr(100)})
 			seenNull := false
 			for _, it := range page.Items {
 				if it.EndDatetime == nil {
@@ -878,7 +907,7 @@ func TestListSortsByEveryField(t *testing.T) {
 	})
 
 	t.Run("no sort parameters list the newest task first", func(t *testing.T) {
-		page := mustList(t, s, task.ListParams{PageSize: ptr(100)})
+		page := mustList(t, ctx, s, task.ListParams{PageSize: ptr(100)})
 		got := ids(page.Items)
 		if !slices.IsSortedFunc(got, func(a, b int) int { return b - a }) || len(got) != len(specs) {
 			t.Errorf("ids = %v, want all %d ids in descending order", got, len(specs))
@@ -888,10 +917,11 @@ func TestListSortsByEveryField(t *testing.T) {
 
 func TestTitleSortIgnoresCase(t *testing.T) {
 	s, _, _ := newStore(t)
+	ctx := orgContext(t, s, "Acme")
 	for _, title := range []string{"banana", "Cherry", "apple", "Apricot", "éclair"} {
-		mustCreate(t, s, simple(t, title))
+		mustCreate(t, ctx, s, simple(t, title))
 	}
-	page := mustList(t, s, task.ListParams{SortBy: ptr(task.SortByTitle)})
+	page := mustList(t, ctx, s, task.ListParams{SortBy: ptr(task.SortByTitle)})
 	var got []string
 	for _, it := range page.Items {
 		got = append(got, it.Title)
@@ -904,13 +934,14 @@ func TestTitleSortIgnoresCase(t *testing.T) {
 
 func TestPagingThroughTiesVisitsEveryTaskOnce(t *testing.T) {
 	s, _, _ := newStore(t)
+	ctx := orgContext(t, s, "Acme")
 	const n = 23
 	var all []int
 	for range n {
 		in := simple(t, "same title")
 		in.Status = ptr(task.Status(1))
 		in.Priority = ptr(task.Priority(3))
-		all = append(all, mustCreate(t, s, in).ID)
+		all = append(all, mustCreate(t, ctx, s, in).ID)
 	}
 	fields := []struct {
 		name  string
@@ -933,7 +964,7 @@ func TestPagingThroughTiesVisitsEveryTaskOnce(t *testing.T) {
 					var got []int
 					pages := 0
 					for idx := 0; ; idx++ {
-						page := mustList(t, s, task.ListParams{SortBy: ptr(field), SortOrder: ptr(order),
+						page := mustList(t, ctx, s, task.ListParams{SortBy: ptr(field), SortOrder: ptr(order),
 							PageSize: ptr(size), PageIndex: ptr(idx)})
 						if page.TotalRecords != n {
 							t.Fatalf("page %d: TotalRecords = %d, want %d", idx, page.TotalRecords, n)
@@ -965,11 +996,12 @@ func TestPagingThroughTiesVisitsEveryTaskOnce(t *testing.T) {
 
 func TestPageSizeIsCappedAt100(t *testing.T) {
 	s, _, _ := newStore(t)
+	ctx := orgContext(t, s, "Acme")
 	const n = 105
 	for i := range n {
-		mustCreate(t, s, simple(t, fmt.Sprintf("task %03d", i)))
+		mustCreate(t, ctx, s, simple(t, fmt.Sprintf("task %03d", i)))
 	}
-	page := mustList(t, s, task.ListParams{PageSize: ptr(150)})
+	page := mustList(t, ctx, s, task.ListParams{PageSize: ptr(150)})
 	if page.PageSize != 100 {
 		t.Errorf("PageSize = %d, want 100", page.PageSize)
 	}
@@ -979,12 +1011,12 @@ func TestPageSizeIsCappedAt100(t *testing.T) {
 	if page.TotalRecords != n || page.TotalPages() != 2 {
 		t.Errorf("TotalRecords, TotalPages = %d, %d; want %d, 2", page.TotalRecords, page.TotalPages(), n)
 	}
-	second := mustList(t, s, task.ListParams{PageSize: ptr(150), PageIndex: ptr(1)})
+	second := mustList(t, ctx, s, task.ListParams{PageSize: ptr(150), PageIndex: ptr(1)})
 	if len(second.Items) != n-100 {
 		t.Errorf("second capped page has %d items, want %d", len(second.Items), n-100)
 	}
 
-	def := mustList(t, s, task.ListParams{})
+	def := mustList(t, ctx, s, task.ListParams{})
 	if def.PageSize != 10 || len(def.Items) != 10 || def.PageIndex != 0 {
 		t.Errorf("default page: PageSize %d, %d items, PageIndex %d; want 10, 10, 0", def.PageSize, len(def.Items), def.PageIndex)
 	}
@@ -992,8 +1024,9 @@ func TestPageSizeIsCappedAt100(t *testing.T) {
 
 func TestPagesPastTheEnd(t *testing.T) {
 	s, _, _ := newStore(t)
+	ctx := orgContext(t, s, "Acme")
 	for i := range 12 {
-		mustCreate(t, s, simple(t, fmt.Sprintf("task %d", i)))
+		mustCreate(t, ctx, s, simple(t, fmt.Sprintf("task %d", i)))
 	}
 	tests := []struct {
 		name      string
@@ -1007,7 +1040,7 @@ func TestPagesPastTheEnd(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			page, err := s.ListTasks(t.Context(), task.ListParams{PageSize: ptr(tt.size), PageIndex: ptr(tt.idx)})
+			page, err := s.ListTasks(ctx, task.ListParams{PageSize: ptr(tt.size), PageIndex: ptr(tt.idx)})
 			if err != nil {
 				t.Fatalf("ListTasks: %v", err)
 			}
@@ -1027,7 +1060,7 @@ func TestPagesPastTheEnd(t *testing.T) {
 	}
 
 	t.Run("the last partial page holds the remainder", func(t *testing.T) {
-		page := mustList(t, s, task.ListParams{PageSize: ptr(10), PageIndex: ptr(1)})
+		page := mustList(t, ctx, s, task.ListParams{PageSize: ptr(10), PageIndex: ptr(1)})
 		if len(page.Items) != 2 || page.CurrentPage() != 2 {
 			t.Errorf("len(Items), CurrentPage = %d, %d; want 2, 2", len(page.Items), page.CurrentPage())
 		}
@@ -1036,7 +1069,8 @@ func TestPagesPastTheEnd(t *testing.T) {
 
 func TestAnEmptyStoreListsNothing(t *testing.T) {
 	s, _, _ := newStore(t)
-	page := mustList(t, s, task.ListParams{})
+	ctx := orgContext(t, s, "Acme")
+	page := mustList(t, ctx, s, task.ListParams{})
 	if page.Items == nil || len(page.Items) != 0 || page.TotalRecords != 0 || page.TotalPages() != 0 || page.CurrentPage() != 1 {
 		t.Errorf("empty list = %+v (pages %d, current %d); want no items, 0 records, 0 pages, page 1",
 			page, page.TotalPages(), page.CurrentPage())
