@@ -4,6 +4,7 @@
 //
 //	server [serve] [--addr :8080] [--db tasks.db] [--cors-origins a,b] [--rate-limit 50] ...
 //	server keys create|list|revoke ...
+//	server seed --org NAME --tasks N
 //
 // Each flag can also be set by environment variable; a flag wins.
 package main
@@ -63,8 +64,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, cfg, log, stderr, nil)
 	case "keys":
 		return runKeys(ctx, args, getenv, stdout, stderr)
+	case "seed":
+		return runSeed(ctx, args, getenv, stdout, stderr)
 	default:
-		return fmt.Errorf("unknown command %q (commands: serve, keys)", cmd)
+		return fmt.Errorf("unknown command %q (commands: serve, keys, seed)", cmd)
 	}
 }
 

@@ -13,8 +13,23 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+	"github.com/mattn/go-sqlite3"
 )
+
+// driverName is mattn/go-sqlite3 with per-connection settings the DSN
+// cannot carry: temporary files (statement journals, sorts) in memory. A
+// statement with triggers writes a statement journal for every page it
+// touches; on disk that was most of the cost of a bulk insert.
+const driverName = "sqlite3_tasks"
+
+func init() {
+	sql.Register(driverName, &sqlite3.SQLiteDriver{
+		ConnectHook: func(c *sqlite3.SQLiteConn) error {
+			_, err := c.Exec("PRAGMA temp_store = MEMORY", nil)
+			return err
+		},
+	})
+}
 
 //go:embed migrations/*.sql
 var migrations embed.FS
@@ -24,8 +39,10 @@ var migrations embed.FS
 // instead of failing with "database is locked"; reads use a pool of
 // read-only connections and, in WAL mode, never wait for a writer.
 type Store struct {
-	write *sql.DB
-	read  *sql.DB
+	write  *sql.DB
+	read   *sql.DB
+	fts    bool    // the trigram search index is available
+	counts *counts // totals that task_counts cannot give, by write version
 	// Now is the clock read once per write; tests replace it.
 	Now func() time.Time
 }
@@ -54,7 +71,7 @@ func Open(path string, sync ...Sync) (*Store, error) {
 		level = "NORMAL"
 	}
 	common := "_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_synchronous=" + level
-	write, err := sql.Open("sqlite3", path+"?"+common+"&_txlock=immediate")
+	write, err := sql.Open(driverName, path+"?"+common+"&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
@@ -64,17 +81,25 @@ func Open(path string, sync ...Sync) (*Store, error) {
 		write.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
-	read, err := sql.Open("sqlite3", path+"?"+common+"&_query_only=true")
+	fts, err := prepareSearch(context.Background(), write)
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("search index of %s: %w", path, err)
+	}
+	read, err := sql.Open(driverName, path+"?"+common+"&_query_only=true")
 	if err != nil {
 		write.Close()
 		return nil, err
 	}
 	read.SetMaxOpenConns(4)
-	return &Store{write: write, read: read, Now: time.Now}, nil
+	return &Store{write: write, read: read, fts: fts, counts: newCounts(), Now: time.Now}, nil
 }
 
 // Close closes the database; pending writes are already on disk.
 func (s *Store) Close() error {
+	// As SQLite advises before closing: refresh the planner's statistics
+	// where they have drifted (cheap when they have not).
+	s.write.Exec("PRAGMA analysis_limit = 1000; PRAGMA optimize")
 	rerr := s.read.Close()
 	if err := s.write.Close(); err != nil {
 		return err

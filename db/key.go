@@ -20,12 +20,8 @@ func (s *Store) CreateKey(ctx context.Context, organisation, label, accessKey st
 	creds := access.Credentials{AccessKey: accessKey}
 	now := s.Now().UTC().Format(timeLayout)
 	err := inTx(ctx, s.write, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO organisations (name, created_at)
-			SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM organisations WHERE name = ?1)`, organisation, now); err != nil {
-			return err
-		}
-		if err := tx.QueryRowContext(ctx, "SELECT id FROM organisations WHERE name = ?", organisation).
-			Scan(&creds.OrganisationID); err != nil {
+		var err error
+		if creds.OrganisationID, err = ensureOrganisation(ctx, tx, organisation, now); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO api_keys (organisation_id, label, access_key, secret_hash, created_at)
@@ -41,6 +37,28 @@ func (s *Store) CreateKey(ctx context.Context, organisation, label, accessKey st
 		return access.Credentials{}, fmt.Errorf("create key: %w", err)
 	}
 	return creds, nil
+}
+
+// Organisation returns the id of the named organisation, creating it if
+// it is new.
+func (s *Store) Organisation(ctx context.Context, name string) (int, error) {
+	var id int
+	err := inTx(ctx, s.write, func(tx *sql.Tx) error {
+		var err error
+		id, err = ensureOrganisation(ctx, tx, name, s.Now().UTC().Format(timeLayout))
+		return err
+	})
+	return id, err
+}
+
+func ensureOrganisation(ctx context.Context, tx *sql.Tx, name, now string) (int, error) {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO organisations (name, created_at)
+		SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM organisations WHERE name = ?1)`, name, now); err != nil {
+		return 0, err
+	}
+	var id int
+	err := tx.QueryRowContext(ctx, "SELECT id FROM organisations WHERE name = ?", name).Scan(&id)
+	return id, err
 }
 
 // Keys lists every key, oldest first.

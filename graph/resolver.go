@@ -4,9 +4,26 @@
 // task.Service.
 package graph
 
-import "tasksapi/task"
+import (
+	"context"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"tasksapi/task"
+)
 
 // Resolver holds the dependencies of every resolver.
 type Resolver struct {
 	Service task.Service
+}
+
+// selectsTotal reports whether the query asks for a page's totals, which
+// cost a count that a page of items alone does not.
+func selectsTotal(ctx context.Context) bool {
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		if f.Name == "totalRecords" || f.Name == "totalPages" {
+			return true
+		}
+	}
+	return false
 }

@@ -21,7 +21,8 @@ func (r *mutationResolver) CreateTask(ctx context.Context, input task.CreateInpu
 
 // Tasks is the resolver for the tasks field.
 func (r *queryResolver) Tasks(ctx context.Context, filter *task.Filter, pageSize *int, pageIndex *int, sortBy *task.SortField, sortOrder *task.SortOrder) (*task.Page, error) {
-	p := task.ListParams{PageSize: pageSize, PageIndex: pageIndex, SortBy: sortBy, SortOrder: sortOrder}
+	p := task.ListParams{PageSize: pageSize, PageIndex: pageIndex, SortBy: sortBy, SortOrder: sortOrder,
+		SkipTotal: !selectsTotal(ctx)}
 	if filter != nil {
 		p.Filter = *filter
 	}

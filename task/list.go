@@ -50,6 +50,10 @@ type ListParams struct {
 	PageIndex *int
 	SortBy    *SortField
 	SortOrder *SortOrder
+	// SkipTotal leaves Page.TotalRecords at 0, for a client that does not
+	// show it (GraphQL counts only when totalRecords or totalPages is
+	// selected).
+	SkipTotal bool
 }
 
 // ListQuery is a checked list request with every default applied: what a
@@ -60,6 +64,7 @@ type ListQuery struct {
 	PageIndex int
 	SortBy    SortField
 	SortOrder SortOrder // ties are broken by ID in the same direction
+	SkipTotal bool
 }
 
 // Offset is the number of matching tasks before the page, saturating
@@ -75,7 +80,7 @@ func (q ListQuery) Offset() int {
 // newest first. A sortBy without a sortOrder sorts ascending.
 func (p ListParams) Query() (ListQuery, error) {
 	var errs fieldErrors
-	q := ListQuery{Filter: p.Filter, PageSize: DefaultPageSize, SortBy: SortByID, SortOrder: Desc}
+	q := ListQuery{Filter: p.Filter, PageSize: DefaultPageSize, SortBy: SortByID, SortOrder: Desc, SkipTotal: p.SkipTotal}
 
 	if p.PageSize != nil {
 		q.PageSize = min(*p.PageSize, MaxPageSize)

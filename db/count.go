@@ -1,0 +1,104 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"tasksapi/task"
+)
+
+// countTasks is how many of org's tasks match f, read in tx. Totals of the
+// equality filters (status, priority, assignee) are sums over task_counts,
+// which triggers keep in the same transaction as every write. Totals with
+// a search or a due-date range are counted once per write version of the
+// organisation and cached, so only the first request after a write pays.
+func (s *Store) countTasks(ctx context.Context, tx *sql.Tx, org int, f task.Filter) (int, error) {
+	var n int
+	if f.Search == nil && f.DueDateFrom == nil && f.DueDateTo == nil {
+		where, args := "organisation_id = ?", []any{org}
+		if f.Status != nil {
+			where, args = where+" AND status = ?", append(args, *f.Status)
+		}
+		if f.Priority != nil {
+			where, args = where+" AND priority = ?", append(args, *f.Priority)
+		}
+		if f.AssignedUserID != nil {
+			where, args = where+" AND assigned_user_id = ?", append(args, *f.AssignedUserID)
+		}
+		err := tx.QueryRowContext(ctx, "SELECT coalesce(sum(n), 0) FROM task_counts WHERE "+where, args...).Scan(&n)
+		return n, err
+	}
+
+	var version int64
+	if err := tx.QueryRowContext(ctx, "SELECT write_version FROM organisations WHERE id = ?", org).Scan(&version); err != nil {
+		return 0, err
+	}
+	key := countKey{org: org, version: version, filter: filterKey(f)}
+	if n, ok := s.counts.cache.Get(key); ok {
+		return n, nil
+	}
+	where, args := s.whereClause(org, f)
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM tasks"+where, args...).Scan(&n); err != nil {
+		return 0, err
+	}
+	s.counts.cache.Add(key, n)
+	return n, nil
+}
+
+// counts caches totals by organisation, write version and filter. An
+// entry is never wrong: a write changes the version, so it is never read
+// again and ages out.
+type counts struct {
+	cache *lru.Cache[countKey, int]
+}
+
+type countKey struct {
+	org     int
+	version int64
+	filter  string
+}
+
+func newCounts() *counts {
+	cache, err := lru.New[countKey, int](4096)
+	if err != nil {
+		panic(err) // only for a size below 1
+	}
+	return &counts{cache: cache}
+}
+
+// filterKey writes every field of f, so that two filters share a key only
+// when they select the same tasks.
+func filterKey(f task.Filter) string {
+	s := func(p *string) string {
+		if p == nil {
+			return "-"
+		}
+		return fmt.Sprintf("%q", *p)
+	}
+	d := func(p *task.Date) string {
+		if p == nil {
+			return "-"
+		}
+		return p.String()
+	}
+	i := func(p *int) string {
+		if p == nil {
+			return "-"
+		}
+		return fmt.Sprint(*p)
+	}
+	var status, priority *int
+	if f.Status != nil {
+		status = new(int)
+		*status = int(*f.Status)
+	}
+	if f.Priority != nil {
+		priority = new(int)
+		*priority = int(*f.Priority)
+	}
+	return fmt.Sprintf("search=%s status=%s priority=%s user=%s from=%s to=%s",
+		s(f.Search), i(status), i(priority), i(f.AssignedUserID), d(f.DueDateFrom), d(f.DueDateTo))
+}

@@ -1,0 +1,52 @@
+-- Exact totals without counting rows. task_counts holds how many tasks
+-- each organisation has for every combination of the list's equality
+-- filters (status, priority, assignee), so the total of any of them is a
+-- sum over a few hundred rows. write_version changes with every write of
+-- an organisation's tasks and keys a cache of the other totals.
+ALTER TABLE organisations ADD COLUMN write_version INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE task_counts (
+    organisation_id  INTEGER NOT NULL,
+    status           INTEGER NOT NULL,
+    priority         INTEGER NOT NULL,
+    assigned_user_id INTEGER NOT NULL, -- 0 for unassigned
+    n                INTEGER NOT NULL,
+    PRIMARY KEY (organisation_id, status, priority, assigned_user_id)
+) WITHOUT ROWID;
+
+INSERT INTO task_counts
+SELECT organisation_id, status, priority, coalesce(assigned_user_id, 0), count(*)
+FROM tasks GROUP BY 1, 2, 3, 4;
+
+CREATE TRIGGER tasks_count_insert AFTER INSERT ON tasks BEGIN
+    INSERT INTO task_counts VALUES
+        (NEW.organisation_id, NEW.status, NEW.priority, coalesce(NEW.assigned_user_id, 0), 1)
+        ON CONFLICT DO UPDATE SET n = n + 1;
+    UPDATE organisations SET write_version = write_version + 1 WHERE id = NEW.organisation_id;
+END;
+
+CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks BEGIN
+    UPDATE task_counts SET n = n - 1
+    WHERE organisation_id = OLD.organisation_id AND status = OLD.status AND priority = OLD.priority
+        AND assigned_user_id = coalesce(OLD.assigned_user_id, 0);
+    UPDATE organisations SET write_version = write_version + 1 WHERE id = OLD.organisation_id;
+END;
+
+CREATE TRIGGER tasks_count_update AFTER UPDATE ON tasks BEGIN
+    UPDATE task_counts SET n = n - 1
+    WHERE organisation_id = OLD.organisation_id AND status = OLD.status AND priority = OLD.priority
+        AND assigned_user_id = coalesce(OLD.assigned_user_id, 0);
+    INSERT INTO task_counts VALUES
+        (NEW.organisation_id, NEW.status, NEW.priority, coalesce(NEW.assigned_user_id, 0), 1)
+        ON CONFLICT DO UPDATE SET n = n + 1;
+    UPDATE organisations SET write_version = write_version + 1
+    WHERE id IN (OLD.organisation_id, NEW.organisation_id);
+END;
+
+-- The substring search index (FTS5, trigram) exists only in builds with
+-- FTS5; it is created and kept in step at start-up (see db/search.go).
+-- A build without FTS5 that writes tasks marks it stale here.
+CREATE TABLE search_index (
+    stale INTEGER NOT NULL
+);
+INSERT INTO search_index VALUES (1);
