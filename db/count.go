@@ -40,7 +40,7 @@ func (s *Store) countTasks(ctx context.Context, tx *sql.Tx, org int, f task.Filt
 	if n, ok := s.counts.cache.Get(key); ok {
 		return n, nil
 	}
-	where, args := s.whereClause(org, f)
+	where, args := whereClause(org, f, s.fts)
 	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM tasks"+where, args...).Scan(&n); err != nil {
 		return 0, err
 	}

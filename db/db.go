@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/mattn/go-sqlite3"
+
+	"tasksapi/task"
 )
 
 // driverName is mattn/go-sqlite3 with per-connection settings the DSN
@@ -43,6 +45,7 @@ type Store struct {
 	read   *sql.DB
 	fts    bool    // the trigram search index is available
 	counts *counts // totals that task_counts cannot give, by write version
+	cursor task.CursorCodec
 	// Now is the clock read once per write; tests replace it.
 	Now func() time.Time
 }
@@ -92,7 +95,14 @@ func Open(path string, sync ...Sync) (*Store, error) {
 		return nil, err
 	}
 	read.SetMaxOpenConns(4)
-	return &Store{write: write, read: read, fts: fts, counts: newCounts(), Now: time.Now}, nil
+	var secret []byte
+	if err := write.QueryRow("SELECT value FROM secrets WHERE name = 'cursor'").Scan(&secret); err != nil {
+		write.Close()
+		read.Close()
+		return nil, err
+	}
+	return &Store{write: write, read: read, fts: fts, counts: newCounts(),
+		cursor: task.NewCursorCodec(secret), Now: time.Now}, nil
 }
 
 // Close closes the database; pending writes are already on disk.

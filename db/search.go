@@ -3,6 +3,9 @@ package db
 import (
 	"context"
 	"database/sql"
+	"unicode/utf8"
+
+	"tasksapi/task"
 )
 
 // The substring search index is an FTS5 table with the trigram tokenizer
@@ -71,4 +74,25 @@ func prepareSearch(ctx context.Context, db *sql.DB) (bool, error) {
 		_, err := tx.ExecContext(ctx, "UPDATE search_index SET stale = 0")
 		return err
 	})
+}
+
+// searchByIndex decides how a page with a search finds its rows: through
+// the trigram index, which reads every match, or by walking the sort
+// order and testing titles until the page is full, which reads about
+// rowsNeeded/density rows. The index wins when matches are rare:
+// matches² < rowsNeeded × all the organisation's tasks. The count this
+// needs is cached (countTasks), so the choice is cheap.
+func (s *Store) searchByIndex(ctx context.Context, tx *sql.Tx, org int, f task.Filter, rowsNeeded int) (bool, error) {
+	if !s.fts || f.Search == nil || utf8.RuneCountInString(*f.Search) < minIndexedSearch {
+		return false, nil
+	}
+	matches, err := s.countTasks(ctx, tx, org, f)
+	if err != nil {
+		return false, err
+	}
+	all, err := s.countTasks(ctx, tx, org, task.Filter{})
+	if err != nil {
+		return false, err
+	}
+	return matches*matches < rowsNeeded*all, nil
 }

@@ -198,7 +198,11 @@ func (s *Store) ListTasks(ctx context.Context, p task.ListParams) (task.Page, er
 				return nil
 			}
 		}
-		query, args := s.pageQuery(org, q)
+		useIndex, err := s.searchByIndex(ctx, tx, org, q.Filter, q.Offset()+q.PageSize)
+		if err != nil {
+			return err
+		}
+		query, args := s.pageQuery(org, q, useIndex)
 		rows, err := tx.QueryContext(ctx, query, args...)
 		if err != nil {
 			return err
@@ -220,8 +224,8 @@ func (s *Store) ListTasks(ctx context.Context, p task.ListParams) (task.Page, er
 }
 
 // pageQuery is the SQL of one page of a list.
-func (s *Store) pageQuery(org int, q task.ListQuery) (string, []any) {
-	where, args := s.whereClause(org, q.Filter)
+func (s *Store) pageQuery(org int, q task.ListQuery, indexSearch bool) (string, []any) {
+	where, args := whereClause(org, q.Filter, indexSearch)
 	dir := " ASC"
 	if q.SortOrder == task.Desc {
 		dir = " DESC"
@@ -236,8 +240,9 @@ func (s *Store) pageQuery(org int, q task.ListQuery) (string, []any) {
 }
 
 // whereClause turns a checked filter into SQL conditions and their
-// arguments. Values are always bound, never spliced in.
-func (s *Store) whereClause(org int, f task.Filter) (string, []any) {
+// arguments. Values are always bound, never spliced in. With indexSearch,
+// a search goes through the trigram index (see searchByIndex).
+func whereClause(org int, f task.Filter, indexSearch bool) (string, []any) {
 	conds := []string{"organisation_id = ?"}
 	args := []any{org}
 	add := func(cond string, arg any) {
@@ -246,7 +251,7 @@ func (s *Store) whereClause(org int, f task.Filter) (string, []any) {
 	}
 	if f.Search != nil {
 		term := fold(*f.Search)
-		if s.fts && utf8.RuneCountInString(term) >= minIndexedSearch {
+		if indexSearch && utf8.RuneCountInString(term) >= minIndexedSearch {
 			// A phrase of the term's trigrams: the term as a substring.
 			add("id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?)",
 				`"`+strings.ReplaceAll(term, `"`, `""`)+`"`)
@@ -294,7 +299,9 @@ func nullableText(d *task.DateTime) any {
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanTask(row scanner) (task.Task, error) {
+// scanTask reads the columns of taskColumns, then any extra ones into
+// extra.
+func scanTask(row scanner, extra ...any) (task.Task, error) {
 	var (
 		t                         task.Task
 		start, due, created, upd  string
@@ -302,8 +309,8 @@ func scanTask(row scanner) (task.Task, error) {
 		description               sql.NullString
 		deal, contact, assignedTo sql.NullInt64
 	)
-	err := row.Scan(&t.ID, &t.Title, &t.Status, &t.Priority, &start, &end, &due,
-		&description, &deal, &contact, &assignedTo, &created, &upd, &tags)
+	err := row.Scan(append([]any{&t.ID, &t.Title, &t.Status, &t.Priority, &start, &end, &due,
+		&description, &deal, &contact, &assignedTo, &created, &upd, &tags}, extra...)...)
 	if err != nil {
 		return task.Task{}, err
 	}

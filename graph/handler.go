@@ -49,11 +49,10 @@ var DefaultLimits = Limits{MaxComplexity: 2500, MaxDepth: 15}
 func NewHandler(svc task.Service, guard *access.Guard, limits Limits, log *slog.Logger) http.Handler {
 	cfg := Config{Resolvers: &Resolver{Service: svc}}
 	cfg.Complexity.Query.Tasks = func(child int, _ *task.Filter, pageSize *int, _ *int, _ *task.SortField, _ *task.SortOrder) int {
-		n := task.DefaultPageSize
-		if pageSize != nil {
-			n = max(1, min(*pageSize, task.MaxPageSize))
-		}
-		return 1 + n*child
+		return 1 + pageCost(pageSize, child)
+	}
+	cfg.Complexity.Query.TasksConnection = func(child int, _ *task.Filter, first *int, _ *string, _ *task.SortField, _ *task.SortOrder) int {
+		return 1 + pageCost(first, child)
 	}
 	srv := handler.New(NewExecutableSchema(cfg))
 	srv.AddTransport(transport.GET{})
@@ -105,6 +104,15 @@ func NewHandler(svc task.Service, guard *access.Guard, limits Limits, log *slog.
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		srv.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// pageCost counts a page's selection once per task it can hold.
+func pageCost(size *int, child int) int {
+	n := task.DefaultPageSize
+	if size != nil {
+		n = max(1, min(*size, task.MaxPageSize))
+	}
+	return n * child
 }
 
 // writeRefusal answers a request the guard did not admit: the HTTP status

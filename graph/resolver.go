@@ -17,11 +17,11 @@ type Resolver struct {
 	Service task.Service
 }
 
-// selectsTotal reports whether the query asks for a page's totals, which
+// selectsTotal reports whether the query asks for a list's totals, which
 // cost a count that a page of items alone does not.
 func selectsTotal(ctx context.Context) bool {
 	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
-		if f.Name == "totalRecords" || f.Name == "totalPages" {
+		if f.Name == "totalRecords" || f.Name == "totalPages" || f.Name == "totalCount" {
 			return true
 		}
 	}

@@ -33,6 +33,20 @@ func (r *queryResolver) Tasks(ctx context.Context, filter *task.Filter, pageSize
 	return &page, nil
 }
 
+// TasksConnection is the resolver for the tasksConnection field.
+func (r *queryResolver) TasksConnection(ctx context.Context, filter *task.Filter, first *int, after *string, sortBy *task.SortField, sortOrder *task.SortOrder) (*task.Connection, error) {
+	p := task.ConnectionParams{First: first, After: after, SortBy: sortBy, SortOrder: sortOrder,
+		SkipTotal: !selectsTotal(ctx)}
+	if filter != nil {
+		p.Filter = *filter
+	}
+	conn, err := r.Service.TaskConnection(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return &conn, nil
+}
+
 // Task is the resolver for the task field.
 func (r *queryResolver) Task(ctx context.Context, id string) (*task.Task, error) {
 	n, err := task.ParseID("id", id)

@@ -65,8 +65,9 @@ const (
 )
 
 // Service is what the interfaces need from storage. Implementations must run
-// every input through NewTask and ListParams.Query, so that no caller can
-// bypass a rule.
+// every input through NewTask, ListParams.Query and ConnectionParams.Query,
+// so that no caller can bypass a rule. Every call acts for the
+// organisation of the principal in its context (see package access).
 type Service interface {
 	// CreateTask validates in and stores the new task.
 	CreateTask(ctx context.Context, in CreateInput) (Task, error)
@@ -74,6 +75,8 @@ type Service interface {
 	Task(ctx context.Context, id int) (Task, error)
 	// ListTasks returns one page of the tasks matching p.
 	ListTasks(ctx context.Context, p ListParams) (Page, error)
+	// TaskConnection returns the tasks matching p after its cursor.
+	TaskConnection(ctx context.Context, p ConnectionParams) (Connection, error)
 }
 
 // ParseID reads a task id as sent in a URL path or a GraphQL ID: a

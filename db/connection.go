@@ -1,0 +1,102 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"tasksapi/task"
+)
+
+// TaskConnection returns the page of tasks after a cursor: the tasks that
+// sort after the cursor's position, found by a range over the sort
+// column's index, so page 10,000 costs what page 1 does.
+func (s *Store) TaskConnection(ctx context.Context, p task.ConnectionParams) (task.Connection, error) {
+	org, err := organisation(ctx)
+	if err != nil {
+		return task.Connection{}, err
+	}
+	q, err := p.Query(s.cursor)
+	if err != nil {
+		return task.Connection{}, err
+	}
+	conn := task.Connection{Edges: []task.Edge{}, After: q.After != nil}
+	err = inTx(ctx, s.read, func(tx *sql.Tx) error {
+		if !q.SkipTotal {
+			if conn.TotalCount, err = s.countTasks(ctx, tx, org, q.Filter); err != nil {
+				return err
+			}
+		}
+		useIndex, err := s.searchByIndex(ctx, tx, org, q.Filter, q.First+1)
+		if err != nil {
+			return err
+		}
+		query, args := connectionQuery(org, q, useIndex)
+		rows, err := tx.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var key any
+			t, err := scanTask(rows, &key)
+			if err != nil {
+				return err
+			}
+			if len(conn.Edges) == q.First {
+				conn.HasNextPage = true
+				break
+			}
+			if b, ok := key.([]byte); ok {
+				key = string(b)
+			}
+			pos := task.Position{SortBy: q.SortBy, SortOrder: q.SortOrder, Key: key, ID: t.ID}
+			conn.Edges = append(conn.Edges, task.Edge{Node: t, Cursor: s.cursor.Encode(pos)})
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return task.Connection{}, fmt.Errorf("task connection: %w", err)
+	}
+	return conn, nil
+}
+
+// connectionQuery is the SQL of a connection page, each row followed by
+// its sort key.
+func connectionQuery(org int, q task.ConnectionQuery, indexSearch bool) (string, []any) {
+	col := sortColumns[q.SortBy]
+	where, args := whereClause(org, q.Filter, indexSearch)
+	if q.After != nil {
+		cond, after := keyset(col, q.SortOrder, *q.After)
+		where, args = where+" AND "+cond, append(args, after...)
+	}
+	dir := " ASC"
+	if q.SortOrder == task.Desc {
+		dir = " DESC"
+	}
+	// One more row than the page tells whether a next page exists.
+	return "SELECT " + taskColumns + ", " + col + " FROM tasks" + where +
+		" ORDER BY " + col + dir + " NULLS LAST, id" + dir + " LIMIT ?", append(args, q.First+1)
+}
+
+// nullableSortColumn is the one sort column that can be NULL.
+const nullableSortColumn = "end_datetime"
+
+// keyset is the condition "sorts after pos" for the order col, id in the
+// given direction, with NULLs (only end_datetime has them) last either way.
+func keyset(col string, order task.SortOrder, pos task.Position) (string, []any) {
+	cmp := ">"
+	if order == task.Desc {
+		cmp = "<"
+	}
+	switch {
+	case col == "id":
+		return "id " + cmp + " ?", []any{pos.ID}
+	case pos.Key == nil: // among the trailing NULLs
+		return "(" + col + " IS NULL AND id " + cmp + " ?)", []any{pos.ID}
+	case col == nullableSortColumn:
+		return "((" + col + ", id) " + cmp + " (?, ?) OR " + col + " IS NULL)", []any{pos.Key, pos.ID}
+	default:
+		return "(" + col + ", id) " + cmp + " (?, ?)", []any{pos.Key, pos.ID}
+	}
+}
