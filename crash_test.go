@@ -54,7 +54,8 @@ func startBinary(t *testing.T, bin, dbPath string) (*exec.Cmd, string) {
 func TestAcknowledgedCreatesSurviveSIGKILL(t *testing.T) {
 	dir := t.TempDir()
 	bin, dbPath := filepath.Join(dir, "server"), filepath.Join(dir, "tasks.db")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	build := append(append([]string{"build"}, buildFlags...), "-o", bin, ".")
+	if out, err := exec.Command("go", build...).CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	out, err := exec.Command(bin, "keys", "create", "--org", "Crash", "--db", dbPath).Output()
