@@ -1,0 +1,429 @@
+package db_test
+
+// Benchmarks of the store over seeded databases of two sizes:
+//
+//	go test -tags sqlite_fts5 -run '^$' -bench . ./db                    # 10k tasks
+//	TASKS_BENCH_1M=1 go test -tags sqlite_fts5 -run '^$' -bench . ./db   # and 1M tasks
+//
+// Each size is seeded once per test process, on first use by a benchmark
+// (never by ordinary tests), with the same deterministic tasks as
+// `server seed`. Creates get a database of their own, a copy of the
+// seeded one, so the lists measure the same data on every run.
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"tasksapi/access"
+	"tasksapi/db"
+	"tasksapi/seed"
+	"tasksapi/task"
+)
+
+// benchEnv1M opts in to the 1M-task size: seeding it takes about a minute.
+const benchEnv1M = "TASKS_BENCH_1M"
+
+// benchSeedEnd fixes the end of the generated tasks' two years, so that
+// every run seeds exactly the same tasks.
+var benchSeedEnd = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// benchSize is one database size, seeded on first use.
+type benchSize struct {
+	name string
+	n    int
+
+	once sync.Once
+	data *benchData
+	err  error
+
+	createOnce  sync.Once
+	createStore *db.Store
+	createErr   error
+}
+
+// benchData is a seeded store and a context of its organisation.
+type benchData struct {
+	store *db.Store
+	path  string
+	ctx   context.Context
+	n     int
+
+	mu   sync.Mutex
+	memo map[string]string
+}
+
+var (
+	benchSizes = []*benchSize{{name: "10k", n: 10_000}, {name: "1M", n: 1_000_000}}
+
+	benchMu     sync.Mutex
+	benchDir    string      // made on first use, removed by TestMain
+	benchStores []*db.Store // closed by TestMain
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	benchCleanup()
+	os.Exit(code)
+}
+
+// benchCleanup closes the benchmark stores and removes their files.
+func benchCleanup() {
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	for _, s := range benchStores {
+		s.Close()
+	}
+	if benchDir != "" {
+		os.RemoveAll(benchDir)
+	}
+}
+
+// benchFile is a path in the process's benchmark directory.
+func benchFile(name string) (string, error) {
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	if benchDir == "" {
+		dir, err := os.MkdirTemp("", "tasks-db-bench-")
+		if err != nil {
+			return "", err
+		}
+		benchDir = dir
+	}
+	return filepath.Join(benchDir, name), nil
+}
+
+func benchKeep(s *db.Store) {
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	benchStores = append(benchStores, s)
+}
+
+// load returns the seeded database of this size, seeding it on first use.
+// The large size is skipped unless TASKS_BENCH_1M=1.
+func (s *benchSize) load(b *testing.B) *benchData {
+	b.Helper()
+	if s.n > 10_000 && os.Getenv(benchEnv1M) != "1" {
+		b.Skipf("the %s size is opt-in: set %s=1 to run it (seeding takes about a minute)", s.name, benchEnv1M)
+	}
+	s.once.Do(func() { s.data, s.err = seedBench(s.name, s.n) })
+	if s.err != nil {
+		b.Fatalf("seeding %d tasks: %v", s.n, s.err)
+	}
+	return s.data
+}
+
+// seedBench makes a database of n generated tasks, as `server seed` does.
+func seedBench(name string, n int) (*benchData, error) {
+	path, err := benchFile(name + ".db")
+	if err != nil {
+		return nil, err
+	}
+	store, err := db.Open(path, db.SyncNormal)
+	if err != nil {
+		return nil, err
+	}
+	benchKeep(store)
+	ctx := context.Background()
+	org, err := store.Organisation(ctx, "Bench")
+	if err != nil {
+		return nil, err
+	}
+	gen := seed.New(1, n, benchSeedEnd)
+	err = store.ImportTasks(ctx, org, n, func(i int) (task.CreateInput, time.Time) {
+		t := gen.Task(i)
+		return t.Input, t.CreatedAt
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &benchData{
+		store: store, path: path, n: n, memo: map[string]string{},
+		ctx: access.WithPrincipal(ctx, access.Principal{OrganisationID: org}),
+	}, nil
+}
+
+// creates returns a store for create benchmarks: a copy of the seeded
+// database of this size, opened with the server's default sync (full).
+func (s *benchSize) creates(b *testing.B) (*db.Store, context.Context) {
+	b.Helper()
+	d := s.load(b)
+	s.createOnce.Do(func() {
+		var path string
+		if path, s.createErr = benchFile(s.name + "-creates.db"); s.createErr != nil {
+			return
+		}
+		if s.createErr = vacuumInto(d.path, path); s.createErr != nil {
+			return
+		}
+		if s.createStore, s.createErr = db.Open(path); s.createErr == nil {
+			benchKeep(s.createStore)
+		}
+	})
+	if s.createErr != nil {
+		b.Fatalf("copying the %s database: %v", s.name, s.createErr)
+	}
+	return s.createStore, d.ctx
+}
+
+// vacuumInto writes a consistent copy of the database at from to to.
+func vacuumInto(from, to string) error {
+	src, err := sql.Open("sqlite3", from)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	_, err = src.Exec("VACUUM INTO ?", to)
+	return err
+}
+
+// once returns the value built for key, made once per database.
+func (d *benchData) once(key string, build func() (string, error)) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if v, ok := d.memo[key]; ok {
+		return v, nil
+	}
+	v, err := build()
+	if err == nil {
+		d.memo[key] = v
+	}
+	return v, err
+}
+
+// eachSize runs fn as a sub-benchmark per size, timing only fn's loop.
+func eachSize(b *testing.B, fn func(b *testing.B, d *benchData)) {
+	for _, size := range benchSizes {
+		b.Run(size.name, func(b *testing.B) {
+			d := size.load(b)
+			b.ReportAllocs()
+			b.ResetTimer()
+			fn(b, d)
+		})
+	}
+}
+
+// benchList lists p b.N times; a page must hold at least minItems tasks.
+func benchList(b *testing.B, d *benchData, p task.ListParams, minItems int) {
+	b.Helper()
+	for b.Loop() {
+		page, err := d.store.ListTasks(d.ctx, p)
+		if err != nil {
+			b.Fatalf("ListTasks: %v", err)
+		}
+		if len(page.Items) < minItems {
+			b.Fatalf("ListTasks gave %d tasks, want at least %d: the benchmark measures an empty page", len(page.Items), minItems)
+		}
+	}
+}
+
+func BenchmarkListDefault(b *testing.B) {
+	eachSize(b, func(b *testing.B, d *benchData) {
+		benchList(b, d, task.ListParams{}, 10)
+	})
+}
+
+func BenchmarkListStatus(b *testing.B) {
+	eachSize(b, func(b *testing.B, d *benchData) {
+		benchList(b, d, task.ListParams{Filter: task.Filter{Status: ptr(task.StatusOpen)}}, 10)
+	})
+}
+
+func BenchmarkListStatusPrioritySortedByDueDate(b *testing.B) {
+	eachSize(b, func(b *testing.B, d *benchData) {
+		benchList(b, d, task.ListParams{
+			Filter: task.Filter{Status: ptr(task.StatusOpen), Priority: ptr(task.PriorityHigh)},
+			SortBy: ptr(task.SortByDueDate),
+		}, 10)
+	})
+}
+
+// BenchmarkListSearch searches a common term (one title in 16), a rare one
+// (about one in 1,600: served by the trigram index in FTS5 builds), and
+// one shorter than a trigram (always a scan).
+func BenchmarkListSearch(b *testing.B) {
+	terms := []struct{ name, term string }{
+		{"common", "sarah"},
+		{"rare", "email sarah connor about invoice"},
+		{"short", "zo"},
+	}
+	eachSize(b, func(b *testing.B, d *benchData) {
+		for _, tt := range terms {
+			b.Run(tt.name, func(b *testing.B) {
+				b.ReportAllocs()
+				benchList(b, d, task.ListParams{Filter: task.Filter{Search: ptr(tt.term)}}, 1)
+			})
+		}
+	})
+}
+
+// BenchmarkListDeepPage reads the second-last page by offset.
+func BenchmarkListDeepPage(b *testing.B) {
+	sorts := []struct {
+		name string
+		sort *task.SortField
+	}{{"id", nil}, {"due_date", ptr(task.SortByDueDate)}}
+	eachSize(b, func(b *testing.B, d *benchData) {
+		for _, s := range sorts {
+			b.Run(s.name, func(b *testing.B) {
+				b.ReportAllocs()
+				benchList(b, d, task.ListParams{PageIndex: ptr(d.n/task.DefaultPageSize - 2), SortBy: s.sort}, 10)
+			})
+		}
+	})
+}
+
+// countSeq numbers the uncached count's ranges across every run of it, so
+// that no range repeats within a process.
+var countSeq atomic.Int64
+
+// BenchmarkCount measures totals: one from the counter table (status), a
+// due-date range whose total is cached after its first count, and a new
+// range every time, which counts rows.
+func BenchmarkCount(b *testing.B) {
+	day := func(t time.Time) *task.Date { d := task.NewDateTime(t).Date(); return &d }
+	first := benchSeedEnd.Add(-seed.Span)
+	eachSize(b, func(b *testing.B, d *benchData) {
+		count := func(b *testing.B, f task.Filter) {
+			page, err := d.store.ListTasks(d.ctx, task.ListParams{Filter: f, PageSize: ptr(1)})
+			if err != nil {
+				b.Fatalf("ListTasks: %v", err)
+			}
+			if page.TotalRecords == 0 {
+				b.Fatalf("no task matches %+v: the benchmark counts nothing", f)
+			}
+		}
+		b.Run("status", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				count(b, task.Filter{Status: ptr(task.StatusOpen)})
+			}
+		})
+		b.Run("due_range_cached", func(b *testing.B) {
+			from, to := day(first.AddDate(0, 6, 0)), day(first.AddDate(0, 9, 0))
+			b.ReportAllocs()
+			for b.Loop() {
+				count(b, task.Filter{DueDateFrom: from, DueDateTo: to})
+			}
+		})
+		b.Run("due_range_uncached", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				i := int(countSeq.Add(1))
+				from := first.AddDate(0, 0, i%500)
+				count(b, task.Filter{DueDateFrom: day(from), DueDateTo: day(from.AddDate(0, 0, 30+i/500))})
+			}
+		})
+	})
+}
+
+// BenchmarkConnectionDeep reads one cursor page near the end of the list:
+// the cursor is found beforehand by following pages from the start.
+func BenchmarkConnectionDeep(b *testing.B) {
+	sorts := []struct {
+		name string
+		sort *task.SortField
+	}{{"id", nil}, {"due_date", ptr(task.SortByDueDate)}}
+	eachSize(b, func(b *testing.B, d *benchData) {
+		for _, s := range sorts {
+			b.Run(s.name, func(b *testing.B) {
+				after, err := d.once("cursor/"+s.name, func() (string, error) {
+					return deepCursor(d, s.sort, d.n-20)
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				p := task.ConnectionParams{After: &after, SortBy: s.sort}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					conn, err := d.store.TaskConnection(d.ctx, p)
+					if err != nil {
+						b.Fatalf("TaskConnection: %v", err)
+					}
+					if len(conn.Edges) != task.DefaultFirst {
+						b.Fatalf("got %d tasks, want %d", len(conn.Edges), task.DefaultFirst)
+					}
+				}
+			})
+		}
+	})
+}
+
+// deepCursor follows the connection in pages of 100 until depth tasks are
+// behind, and returns the cursor there.
+func deepCursor(d *benchData, sort *task.SortField, depth int) (string, error) {
+	var after *string
+	for seen := 0; seen < depth; {
+		conn, err := d.store.TaskConnection(d.ctx, task.ConnectionParams{
+			First: ptr(min(task.MaxPageSize, depth-seen)), After: after, SortBy: sort, SkipTotal: true,
+		})
+		if err != nil {
+			return "", err
+		}
+		if len(conn.Edges) == 0 {
+			return "", fmt.Errorf("the list ended after %d tasks, before %d", seen, depth)
+		}
+		seen += len(conn.Edges)
+		after = conn.PageInfo().EndCursor
+	}
+	return *after, nil
+}
+
+// benchInput is a valid task; its title is numbered.
+func benchInput(i int64) task.CreateInput {
+	start := task.NewDateTime(benchSeedEnd.Add(time.Duration(i%1000) * time.Hour))
+	end := task.NewDateTime(benchSeedEnd.Add(time.Duration(i%1000)*time.Hour + 30*time.Minute))
+	return task.CreateInput{
+		Title:          "Benchmark follow-up " + strconv.FormatInt(i, 10),
+		StartDatetime:  start,
+		EndDatetime:    &end,
+		ContactID:      ptr(int(1 + i%50_000)),
+		AssignedUserID: ptr(int(1 + i%50)),
+		Priority:       ptr(task.PriorityHigh),
+		TagIDs:         []int{int(1 + i%30), int(1 + (i+7)%30)},
+	}
+}
+
+// createSeq numbers created tasks across every create benchmark.
+var createSeq atomic.Int64
+
+func BenchmarkCreate(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run(size.name, func(b *testing.B) {
+			store, ctx := size.creates(b)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := store.CreateTask(ctx, benchInput(createSeq.Add(1))); err != nil {
+					b.Fatalf("CreateTask: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkCreateParallel(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run(size.name, func(b *testing.B) {
+			store, ctx := size.creates(b)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := store.CreateTask(ctx, benchInput(createSeq.Add(1))); err != nil {
+						b.Errorf("CreateTask: %v", err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
