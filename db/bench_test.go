@@ -415,6 +415,7 @@ func BenchmarkCreateParallel(b *testing.B) {
 		b.Run(size.name, func(b *testing.B) {
 			store, ctx := size.creates(b)
 			b.ReportAllocs()
+			b.SetParallelism(8) // 16 writers on 2 cores, like the load test's clients
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {

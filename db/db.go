@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -46,6 +47,10 @@ type Store struct {
 	fts    bool    // the trigram search index is available
 	counts *counts // totals that task_counts cannot give, by write version
 	cursor task.CursorCodec
+
+	creates    chan createRequest // to groupWriter
+	writerDone chan struct{}
+	closeOnce  sync.Once
 	// Now is the clock read once per write; tests replace it.
 	Now func() time.Time
 }
@@ -101,12 +106,24 @@ func Open(path string, sync ...Sync) (*Store, error) {
 		read.Close()
 		return nil, err
 	}
-	return &Store{write: write, read: read, fts: fts, counts: newCounts(),
-		cursor: task.NewCursorCodec(secret), Now: time.Now}, nil
+	s := &Store{write: write, read: read, fts: fts, counts: newCounts(),
+		cursor: task.NewCursorCodec(secret), Now: time.Now,
+		creates: make(chan createRequest, maxGroup), writerDone: make(chan struct{})}
+	go s.groupWriter()
+	return s, nil
 }
 
-// Close closes the database; pending writes are already on disk.
+// Close waits for pending creates, then closes the database. Closing
+// twice is harmless.
 func (s *Store) Close() error {
+	var err error
+	s.closeOnce.Do(func() { err = s.close() })
+	return err
+}
+
+func (s *Store) close() error {
+	close(s.creates)
+	<-s.writerDone
 	// As SQLite advises before closing: refresh the planner's statistics
 	// where they have drifted (cheap when they have not).
 	s.write.Exec("PRAGMA analysis_limit = 1000; PRAGMA optimize")

@@ -49,14 +49,13 @@ func (s *Store) CreateTask(ctx context.Context, in task.CreateInput) (task.Task,
 	t.CreatedAt = task.NewDateTime(s.Now())
 	t.UpdatedAt = t.CreatedAt
 
-	err = inTx(ctx, s.write, func(tx *sql.Tx) error {
-		ins, err := newInserter(ctx, tx)
-		if err != nil {
-			return err
-		}
-		return ins.insert(ctx, org, &t)
-	})
-	if err != nil {
+	req := createRequest{org: org, task: &t, done: make(chan error, 1)}
+	select {
+	case s.creates <- req:
+	case <-ctx.Done():
+		return task.Task{}, ctx.Err()
+	}
+	if err := <-req.done; err != nil {
 		return task.Task{}, fmt.Errorf("create task: %w", err)
 	}
 	return t, nil

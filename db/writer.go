@@ -1,0 +1,71 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+
+	"tasksapi/task"
+)
+
+// Creates are committed in groups. Every commit of the one writer
+// connection waits for its sync to disk; creates that arrive while a
+// commit is under way queue up and go into the next transaction
+// together, so under load one sync acknowledges many creates. A lone
+// create commits at once: nothing waits for a group to fill.
+const maxGroup = 128
+
+type createRequest struct {
+	org  int
+	task *task.Task // its ID is set once stored
+	done chan error // receives the outcome, once
+}
+
+// groupWriter runs until s.creates is closed.
+func (s *Store) groupWriter() {
+	defer close(s.writerDone)
+	for first := range s.creates {
+		group := []createRequest{first}
+	fill:
+		for len(group) < maxGroup {
+			select {
+			case r, ok := <-s.creates:
+				if !ok {
+					break fill
+				}
+				group = append(group, r)
+			default:
+				break fill
+			}
+		}
+		s.commitGroup(group)
+	}
+}
+
+// commitGroup stores a group in one transaction. Should the transaction
+// fail, each create is tried alone, so that one bad row fails only its
+// own request.
+func (s *Store) commitGroup(group []createRequest) {
+	ctx := context.Background() // one client going away must not undo the others
+	err := inTx(ctx, s.write, func(tx *sql.Tx) error {
+		ins, err := newInserter(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, r := range group {
+			if err := ins.insert(ctx, r.org, r.task); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && len(group) > 1 {
+		for _, r := range group {
+			r.task.ID = 0
+			s.commitGroup([]createRequest{r})
+		}
+		return
+	}
+	for _, r := range group {
+		r.done <- err
+	}
+}
