@@ -47,7 +47,7 @@ var DefaultLimits = Limits{MaxComplexity: 2500, MaxDepth: 15}
 // NewHandler returns the GraphQL endpoint over svc: queries by GET and
 // POST, mutations by POST only. guard admits each request.
 func NewHandler(svc task.Service, guard *access.Guard, limits Limits, log *slog.Logger) http.Handler {
-	cfg := Config{Resolvers: &Resolver{Service: svc}}
+	cfg := Config{Resolvers: &Resolver{Service: svc, Log: log}}
 	cfg.Complexity.Query.Tasks = func(child int, _ *task.Filter, pageSize *int, _ *int, _ *task.SortField, _ *task.SortOrder) int {
 		return 1 + pageCost(pageSize, child)
 	}
@@ -66,16 +66,6 @@ func NewHandler(svc task.Service, guard *access.Guard, limits Limits, log *slog.
 	srv.Use(extension.FixedComplexityLimit(limits.MaxComplexity))
 	srv.Use(depthLimit{max: limits.MaxDepth})
 
-	// A resolver's untyped error is a fault of ours: log it, show nothing.
-	srv.AroundFields(func(ctx context.Context, next graphql.Resolver) (any, error) {
-		res, err := next(ctx)
-		if err != nil && task.ErrorCode(err) == task.CodeInternal {
-			log.ErrorContext(ctx, "graphql resolver failed",
-				"field", graphql.GetFieldContext(ctx).Path().String(), "err", err)
-			return res, &task.Error{Code: task.CodeInternal, Message: internalMessage}
-		}
-		return res, err
-	})
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		log.ErrorContext(ctx, "graphql panic", "panic", p)
 		return &task.Error{Code: task.CodeInternal, Message: internalMessage}

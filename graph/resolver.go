@@ -6,6 +6,7 @@ package graph
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -15,6 +16,18 @@ import (
 // Resolver holds the dependencies of every resolver.
 type Resolver struct {
 	Service task.Service
+	Log     *slog.Logger
+}
+
+// fail is what a resolver returns for err: a domain error as it is, for
+// the error presenter to render; anything else is a fault of ours,
+// logged in full and shown to the client only as a fixed message.
+func (r *Resolver) fail(ctx context.Context, err error) error {
+	if task.ErrorCode(err) != task.CodeInternal {
+		return err
+	}
+	r.Log.ErrorContext(ctx, "graphql resolver failed", "field", graphql.GetFieldContext(ctx).Path().String(), "err", err)
+	return &task.Error{Code: task.CodeInternal, Message: internalMessage}
 }
 
 // selectsTotal reports whether the query asks for a list's totals, which

@@ -14,7 +14,7 @@ import (
 func (r *mutationResolver) CreateTask(ctx context.Context, input task.CreateInput) (*task.Task, error) {
 	t, err := r.Service.CreateTask(ctx, input)
 	if err != nil {
-		return nil, err
+		return nil, r.fail(ctx, err)
 	}
 	return &t, nil
 }
@@ -28,7 +28,7 @@ func (r *queryResolver) Tasks(ctx context.Context, filter *task.Filter, pageSize
 	}
 	page, err := r.Service.ListTasks(ctx, p)
 	if err != nil {
-		return nil, err
+		return nil, r.fail(ctx, err)
 	}
 	return &page, nil
 }
@@ -42,7 +42,7 @@ func (r *queryResolver) TasksConnection(ctx context.Context, filter *task.Filter
 	}
 	conn, err := r.Service.TaskConnection(ctx, p)
 	if err != nil {
-		return nil, err
+		return nil, r.fail(ctx, err)
 	}
 	return &conn, nil
 }
@@ -51,14 +51,14 @@ func (r *queryResolver) TasksConnection(ctx context.Context, filter *task.Filter
 func (r *queryResolver) Task(ctx context.Context, id string) (*task.Task, error) {
 	n, err := task.ParseID("id", id)
 	if err != nil {
-		return nil, err
+		return nil, r.fail(ctx, err)
 	}
 	t, err := r.Service.Task(ctx, n)
 	if task.ErrorCode(err) == task.CodeNotFound {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, r.fail(ctx, err)
 	}
 	return &t, nil
 }
