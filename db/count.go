@@ -11,24 +11,25 @@ import (
 )
 
 // countTasks is how many of org's tasks match f, read in tx. Totals of the
-// equality filters (status, priority, assignee) are sums over task_counts,
-// which triggers keep in the same transaction as every write. Totals with
+// equality filters (status, priority, assignee) are sums over at most 25
+// rows of task_counts or task_counts_by_user, which triggers keep in the
+// same transaction as every write. Totals with
 // a search or a due-date range are counted once per write version of the
 // organisation and cached, so only the first request after a write pays.
 func (s *Store) countTasks(ctx context.Context, tx *sql.Tx, org int, f task.Filter) (int, error) {
 	var n int
 	if f.Search == nil && f.DueDateFrom == nil && f.DueDateTo == nil {
-		where, args := "organisation_id = ?", []any{org}
+		table, where, args := "task_counts", "organisation_id = ?", []any{org}
+		if f.AssignedUserID != nil {
+			table, where, args = "task_counts_by_user", where+" AND assigned_user_id = ?", append(args, *f.AssignedUserID)
+		}
 		if f.Status != nil {
 			where, args = where+" AND status = ?", append(args, *f.Status)
 		}
 		if f.Priority != nil {
 			where, args = where+" AND priority = ?", append(args, *f.Priority)
 		}
-		if f.AssignedUserID != nil {
-			where, args = where+" AND assigned_user_id = ?", append(args, *f.AssignedUserID)
-		}
-		err := tx.QueryRowContext(ctx, "SELECT coalesce(sum(n), 0) FROM task_counts WHERE "+where, args...).Scan(&n)
+		err := tx.QueryRowContext(ctx, "SELECT coalesce(sum(n), 0) FROM "+table+" WHERE "+where, args...).Scan(&n)
 		return n, err
 	}
 

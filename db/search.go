@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"unicode/utf8"
 
 	"tasksapi/task"
@@ -37,8 +38,11 @@ const (
 	DROP TRIGGER IF EXISTS tasks_fts_update;`
 )
 
-// minIndexedSearch is the shortest term the trigram index can serve.
-const minIndexedSearch = 3
+// indexable reports whether the trigram index can serve a search for
+// term: three characters at least, and no NUL, which ends an FTS5 query.
+func indexable(term string) bool {
+	return utf8.RuneCountInString(term) >= 3 && !strings.ContainsRune(term, 0)
+}
 
 // prepareSearch brings the search index in step with the tasks and
 // reports whether this build can use it.
@@ -68,10 +72,11 @@ func prepareSearch(ctx context.Context, db *sql.DB) (bool, error) {
 		if err := tx.QueryRowContext(ctx, "SELECT stale FROM search_index").Scan(&stale); err != nil || !stale {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO tasks_fts (tasks_fts) VALUES ('rebuild')"); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, "UPDATE search_index SET stale = 0")
+		// Totals counted through the stale index were cached under the
+		// current write versions: move every version on.
+		_, err := tx.ExecContext(ctx, `INSERT INTO tasks_fts (tasks_fts) VALUES ('rebuild');
+			UPDATE search_index SET stale = 0;
+			UPDATE organisations SET write_version = write_version + 1`)
 		return err
 	})
 }
@@ -83,7 +88,7 @@ func prepareSearch(ctx context.Context, db *sql.DB) (bool, error) {
 // matches² < rowsNeeded × all the organisation's tasks. The count this
 // needs is cached (countTasks), so the choice is cheap.
 func (s *Store) searchByIndex(ctx context.Context, tx *sql.Tx, org int, f task.Filter, rowsNeeded int) (bool, error) {
-	if !s.fts || f.Search == nil || utf8.RuneCountInString(*f.Search) < minIndexedSearch {
+	if !s.fts || f.Search == nil || !indexable(fold(*f.Search)) {
 		return false, nil
 	}
 	matches, err := s.countTasks(ctx, tx, org, f)

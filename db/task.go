@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"tasksapi/access"
 	"tasksapi/task"
@@ -250,7 +249,7 @@ func whereClause(org int, f task.Filter, indexSearch bool) (string, []any) {
 	}
 	if f.Search != nil {
 		term := fold(*f.Search)
-		if indexSearch && utf8.RuneCountInString(term) >= minIndexedSearch {
+		if indexSearch && indexable(term) {
 			// A phrase of the term's trigrams: the term as a substring.
 			add("id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?)",
 				`"`+strings.ReplaceAll(term, `"`, `""`)+`"`)
