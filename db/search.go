@@ -9,34 +9,73 @@ import (
 	"tasksapi/task"
 )
 
-// The substring search index is an FTS5 table with the trigram tokenizer
-// over the lower-cased titles, so a search term of three or more
-// characters finds its tasks through the index instead of reading every
-// title. FTS5 is compiled into SQLite only with the sqlite_fts5 build tag;
-// a build without it answers searches by scanning, with the same results.
+// The substring search index is FTS5 with the trigram tokenizer over the
+// lower-cased titles, so a search term of three or more characters finds
+// its tasks through the index instead of reading every title. FTS5 is
+// compiled into SQLite only with the sqlite_fts5 build tag; a build
+// without it answers searches by scanning, with the same results.
 //
-// The index is kept in step by triggers, which need the FTS5 module. A
-// build without FTS5 therefore drops them when it opens a database and
-// marks the index stale; the next build with FTS5 rebuilds it.
+// The index is two FTS5 tables: tasks_fts holds every task up to
+// search_index.indexed_through, built in one go; tasks_fts_delta takes the
+// tasks created since. Adding rows one commit at a time to a large FTS5
+// index makes it merge its segments now and then, and at a million titles
+// one merge stalled every write for half a second; the delta stays small,
+// and start-up folds it into the main index once it grows (compactDelta).
+//
+// Triggers keep both in step, and they need the FTS5 module: a build
+// without FTS5 drops them when it opens a database and marks the index
+// stale; the next build with FTS5 rebuilds it.
 const (
-	createSearchIndex = `CREATE VIRTUAL TABLE IF NOT EXISTS tasks_fts USING fts5(title_fold,
-		content = 'tasks', content_rowid = 'id', tokenize = 'trigram case_sensitive 1')`
+	createSearchIndex = `
+	CREATE VIRTUAL TABLE IF NOT EXISTS tasks_fts USING fts5(title_fold,
+		content = 'tasks', content_rowid = 'id', tokenize = 'trigram case_sensitive 1');
+	CREATE VIRTUAL TABLE IF NOT EXISTS tasks_fts_delta USING fts5(title_fold,
+		content = 'tasks', content_rowid = 'id', tokenize = 'trigram case_sensitive 1');`
+	// A row is in the main index if its id is at most indexed_through,
+	// else in the delta; a change goes where the row is.
 	searchTriggers = `
 	CREATE TRIGGER IF NOT EXISTS tasks_fts_insert AFTER INSERT ON tasks BEGIN
-		INSERT INTO tasks_fts (rowid, title_fold) VALUES (NEW.id, NEW.title_fold);
+		INSERT INTO tasks_fts_delta (rowid, title_fold) VALUES (NEW.id, NEW.title_fold);
 	END;
 	CREATE TRIGGER IF NOT EXISTS tasks_fts_delete AFTER DELETE ON tasks BEGIN
-		INSERT INTO tasks_fts (tasks_fts, rowid, title_fold) VALUES ('delete', OLD.id, OLD.title_fold);
+		INSERT INTO tasks_fts (tasks_fts, rowid, title_fold) SELECT 'delete', OLD.id, OLD.title_fold
+			WHERE OLD.id <= (SELECT indexed_through FROM search_index);
+		INSERT INTO tasks_fts_delta (tasks_fts_delta, rowid, title_fold) SELECT 'delete', OLD.id, OLD.title_fold
+			WHERE OLD.id > (SELECT indexed_through FROM search_index);
 	END;
 	CREATE TRIGGER IF NOT EXISTS tasks_fts_update AFTER UPDATE OF title_fold ON tasks BEGIN
-		INSERT INTO tasks_fts (tasks_fts, rowid, title_fold) VALUES ('delete', OLD.id, OLD.title_fold);
-		INSERT INTO tasks_fts (rowid, title_fold) VALUES (NEW.id, NEW.title_fold);
+		INSERT INTO tasks_fts (tasks_fts, rowid, title_fold) SELECT 'delete', OLD.id, OLD.title_fold
+			WHERE OLD.id <= (SELECT indexed_through FROM search_index);
+		INSERT INTO tasks_fts (rowid, title_fold) SELECT NEW.id, NEW.title_fold
+			WHERE NEW.id <= (SELECT indexed_through FROM search_index);
+		INSERT INTO tasks_fts_delta (tasks_fts_delta, rowid, title_fold) SELECT 'delete', OLD.id, OLD.title_fold
+			WHERE OLD.id > (SELECT indexed_through FROM search_index);
+		INSERT INTO tasks_fts_delta (rowid, title_fold) SELECT NEW.id, NEW.title_fold
+			WHERE NEW.id > (SELECT indexed_through FROM search_index);
 	END;`
 	dropSearchTriggers = `
 	DROP TRIGGER IF EXISTS tasks_fts_insert;
 	DROP TRIGGER IF EXISTS tasks_fts_delete;
 	DROP TRIGGER IF EXISTS tasks_fts_update;`
+	// rebuildSearch indexes every task in the main index and empties the
+	// delta. Totals counted through the index before were cached under the
+	// current write versions: move every version on.
+	rebuildSearch = `
+	INSERT INTO tasks_fts (tasks_fts) VALUES ('rebuild');
+	INSERT INTO tasks_fts_delta (tasks_fts_delta) VALUES ('delete-all');
+	UPDATE search_index SET stale = 0, indexed_through = (SELECT coalesce(max(id), 0) FROM tasks);
+	UPDATE organisations SET write_version = write_version + 1;`
 )
+
+// compactDelta is how many tasks the delta index may hold before a start
+// folds it into the main index (a rebuild: about ten seconds a million
+// tasks).
+const compactDelta = 100_000
+
+// searchMatch is the condition "the task's title contains the phrase",
+// through both indexes; its argument is given twice.
+const searchMatch = `id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?
+	UNION ALL SELECT rowid FROM tasks_fts_delta WHERE tasks_fts_delta MATCH ?)`
 
 // indexable reports whether the trigram index can serve a search for
 // term: three characters at least, and no NUL, which ends an FTS5 query.
@@ -65,18 +104,17 @@ func prepareSearch(ctx context.Context, db *sql.DB) (bool, error) {
 			_, err = tx.ExecContext(ctx, "UPDATE search_index SET stale = 1")
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, createSearchIndex+";"+searchTriggers); err != nil {
+		if _, err := tx.ExecContext(ctx, createSearchIndex+searchTriggers); err != nil {
 			return err
 		}
 		var stale bool
-		if err := tx.QueryRowContext(ctx, "SELECT stale FROM search_index").Scan(&stale); err != nil || !stale {
+		var delta int
+		err := tx.QueryRowContext(ctx, `SELECT stale, (SELECT count(*) FROM tasks WHERE id > indexed_through)
+			FROM search_index`).Scan(&stale, &delta)
+		if err != nil || (!stale && delta < compactDelta) {
 			return err
 		}
-		// Totals counted through the stale index were cached under the
-		// current write versions: move every version on.
-		_, err := tx.ExecContext(ctx, `INSERT INTO tasks_fts (tasks_fts) VALUES ('rebuild');
-			UPDATE search_index SET stale = 0;
-			UPDATE organisations SET write_version = write_version + 1`)
+		_, err = tx.ExecContext(ctx, rebuildSearch)
 		return err
 	})
 }

@@ -251,8 +251,8 @@ func whereClause(org int, f task.Filter, indexSearch bool) (string, []any) {
 		term := fold(*f.Search)
 		if indexSearch && indexable(term) {
 			// A phrase of the term's trigrams: the term as a substring.
-			add("id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?)",
-				`"`+strings.ReplaceAll(term, `"`, `""`)+`"`)
+			phrase := `"` + strings.ReplaceAll(term, `"`, `""`) + `"`
+			conds, args = append(conds, searchMatch), append(args, phrase, phrase)
 		}
 		// instr, unlike LIKE, has no wildcards: % and _ match themselves.
 		add("instr(title_fold, ?) > 0", term)

@@ -68,8 +68,10 @@ END;
 
 -- The substring search index (FTS5, trigram) exists only in builds with
 -- FTS5; it is created and kept in step at start-up (see db/search.go).
--- A build without FTS5 that writes tasks marks it stale here.
+-- stale: it must be rebuilt before use. indexed_through: the highest task
+-- id in the main index; later tasks are in the small delta index.
 CREATE TABLE search_index (
-    stale INTEGER NOT NULL
+    stale           INTEGER NOT NULL,
+    indexed_through INTEGER NOT NULL
 );
-INSERT INTO search_index VALUES (1);
+INSERT INTO search_index VALUES (1, 0);
