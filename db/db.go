@@ -78,7 +78,9 @@ func Open(path string, sync ...Sync) (*Store, error) {
 	if len(sync) > 0 && sync[0] == SyncNormal {
 		level = "NORMAL"
 	}
-	common := "_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_synchronous=" + level
+	// The statement cache keeps each connection's prepared statements, so a
+	// request does not parse its SQL again.
+	common := "_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_stmt_cache_size=64&_synchronous=" + level
 	write, err := sql.Open(driverName, path+"?"+common+"&_txlock=immediate")
 	if err != nil {
 		return nil, err
