@@ -63,8 +63,9 @@ func (d DateTime) Date() Date {
 	return Date{time.Date(y, m, day, 0, 0, 0, 0, time.UTC)}
 }
 
-// MarshalJSON writes the wire form as a JSON string.
-func (d DateTime) MarshalJSON() ([]byte, error) { return quote(d.String()), nil }
+// MarshalText writes the wire form; encoding/json quotes it. (A text
+// marshaler, unlike MarshalJSON, spares the encoder re-checking the output.)
+func (d DateTime) MarshalText() ([]byte, error) { return d.t.AppendFormat(nil, dateTimeLayout), nil }
 
 // MarshalGQL and UnmarshalGQL make DateTime the GraphQL DateTime scalar.
 func (d DateTime) MarshalGQL(w io.Writer) { _, _ = w.Write(quote(d.String())) }
@@ -102,8 +103,8 @@ func (d Date) String() string { return d.t.Format(dateLayout) }
 // After reports whether d is a later day than other.
 func (d Date) After(other Date) bool { return d.t.After(other.t) }
 
-// MarshalJSON writes the wire form as a JSON string.
-func (d Date) MarshalJSON() ([]byte, error) { return quote(d.String()), nil }
+// MarshalText writes the wire form; encoding/json quotes it.
+func (d Date) MarshalText() ([]byte, error) { return d.t.AppendFormat(nil, dateLayout), nil }
 
 // MarshalGQL and UnmarshalGQL make Date the GraphQL Date scalar.
 func (d Date) MarshalGQL(w io.Writer) { _, _ = w.Write(quote(d.String())) }

@@ -1,6 +1,7 @@
 package task_test
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"slices"
@@ -189,15 +190,12 @@ func TestDateTimeOrderingAndDate(t *testing.T) {
 }
 
 func TestDateTimeJSON(t *testing.T) {
-	d := mustDateTime(t, "2026-03-01T09:30:15")
-	b, err := d.MarshalJSON()
-	if err != nil || string(b) != `"2026-03-01T09:30:15"` {
-		t.Errorf("DateTime.MarshalJSON() = %s, %v; want \"2026-03-01T09:30:15\"", b, err)
-	}
-	day := mustDate(t, "2026-03-01")
-	b, err = day.MarshalJSON()
-	if err != nil || string(b) != `"2026-03-01"` {
-		t.Errorf("Date.MarshalJSON() = %s, %v; want \"2026-03-01\"", b, err)
+	got, err := json.Marshal(struct {
+		At  task.DateTime `json:"at"`
+		Day task.Date     `json:"day"`
+	}{mustDateTime(t, "2026-03-01T09:30:15"), mustDate(t, "2026-03-01")})
+	if want := `{"at":"2026-03-01T09:30:15","day":"2026-03-01"}`; err != nil || string(got) != want {
+		t.Errorf("json.Marshal = %s, %v; want %s", got, err, want)
 	}
 }
 
