@@ -15,139 +15,62 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"tasksapi/access"
 	"tasksapi/db"
+	"tasksapi/internal/benchdb"
 	"tasksapi/seed"
 	"tasksapi/task"
 )
 
-// benchEnv1M opts in to the 1M-task size: seeding it takes about a minute.
-const benchEnv1M = "TASKS_BENCH_1M"
-
-// benchSeedEnd fixes the end of the generated tasks' two years, so that
-// every run seeds exactly the same tasks.
-var benchSeedEnd = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-
-// benchSize is one database size, seeded on first use.
+// benchSize is one database size, and a copy of it for creates.
 type benchSize struct {
-	name string
-	n    int
+	*benchdb.Size
 
-	once sync.Once
+	mu   sync.Mutex
 	data *benchData
-	err  error
 
 	createOnce  sync.Once
 	createStore *db.Store
 	createErr   error
 }
 
-// benchData is a seeded store and a context of its organisation.
+// benchData is a seeded database, with values worked out from it once.
 type benchData struct {
-	store *db.Store
-	path  string
-	ctx   context.Context
-	n     int
+	*benchdb.Data
 
 	mu   sync.Mutex
 	memo map[string]string
 }
 
-var (
-	benchSizes = []*benchSize{{name: "10k", n: 10_000}, {name: "1M", n: 1_000_000}}
-
-	benchMu     sync.Mutex
-	benchDir    string      // made on first use, removed by TestMain
-	benchStores []*db.Store // closed by TestMain
-)
+var benchSizes = func() []*benchSize {
+	var sizes []*benchSize
+	for _, s := range benchdb.Sizes {
+		sizes = append(sizes, &benchSize{Size: s})
+	}
+	return sizes
+}()
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	benchCleanup()
+	benchdb.Cleanup()
 	os.Exit(code)
 }
 
-// benchCleanup closes the benchmark stores and removes their files.
-func benchCleanup() {
-	benchMu.Lock()
-	defer benchMu.Unlock()
-	for _, s := range benchStores {
-		s.Close()
-	}
-	if benchDir != "" {
-		os.RemoveAll(benchDir)
-	}
-}
-
-// benchFile is a path in the process's benchmark directory.
-func benchFile(name string) (string, error) {
-	benchMu.Lock()
-	defer benchMu.Unlock()
-	if benchDir == "" {
-		dir, err := os.MkdirTemp("", "tasks-db-bench-")
-		if err != nil {
-			return "", err
-		}
-		benchDir = dir
-	}
-	return filepath.Join(benchDir, name), nil
-}
-
-func benchKeep(s *db.Store) {
-	benchMu.Lock()
-	defer benchMu.Unlock()
-	benchStores = append(benchStores, s)
-}
-
-// load returns the seeded database of this size, seeding it on first use.
-// The large size is skipped unless TASKS_BENCH_1M=1.
+// load returns the seeded database of this size (see benchdb.Size.Load).
 func (s *benchSize) load(b *testing.B) *benchData {
 	b.Helper()
-	if s.n > 10_000 && os.Getenv(benchEnv1M) != "1" {
-		b.Skipf("the %s size is opt-in: set %s=1 to run it (seeding takes about a minute)", s.name, benchEnv1M)
-	}
-	s.once.Do(func() { s.data, s.err = seedBench(s.name, s.n) })
-	if s.err != nil {
-		b.Fatalf("seeding %d tasks: %v", s.n, s.err)
+	d := s.Load(b)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.data == nil {
+		s.data = &benchData{Data: d, memo: map[string]string{}}
 	}
 	return s.data
-}
-
-// seedBench makes a database of n generated tasks, as `server seed` does.
-func seedBench(name string, n int) (*benchData, error) {
-	path, err := benchFile(name + ".db")
-	if err != nil {
-		return nil, err
-	}
-	store, err := db.Open(path, db.SyncNormal)
-	if err != nil {
-		return nil, err
-	}
-	benchKeep(store)
-	ctx := context.Background()
-	org, err := store.Organisation(ctx, "Bench")
-	if err != nil {
-		return nil, err
-	}
-	gen := seed.New(1, n, benchSeedEnd)
-	err = store.ImportTasks(ctx, org, n, func(i int) (task.CreateInput, time.Time) {
-		t := gen.Task(i)
-		return t.Input, t.CreatedAt
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &benchData{
-		store: store, path: path, n: n, memo: map[string]string{},
-		ctx: access.WithPrincipal(ctx, access.Principal{OrganisationID: org}),
-	}, nil
 }
 
 // creates returns a store for create benchmarks: a copy of the seeded
@@ -157,20 +80,20 @@ func (s *benchSize) creates(b *testing.B) (*db.Store, context.Context) {
 	d := s.load(b)
 	s.createOnce.Do(func() {
 		var path string
-		if path, s.createErr = benchFile(s.name + "-creates.db"); s.createErr != nil {
+		if path, s.createErr = benchdb.File(s.Name + "-creates.db"); s.createErr != nil {
 			return
 		}
-		if s.createErr = vacuumInto(d.path, path); s.createErr != nil {
+		if s.createErr = vacuumInto(d.Path, path); s.createErr != nil {
 			return
 		}
 		if s.createStore, s.createErr = db.Open(path); s.createErr == nil {
-			benchKeep(s.createStore)
+			benchdb.Keep(s.createStore)
 		}
 	})
 	if s.createErr != nil {
-		b.Fatalf("copying the %s database: %v", s.name, s.createErr)
+		b.Fatalf("copying the %s database: %v", s.Name, s.createErr)
 	}
-	return s.createStore, d.ctx
+	return s.createStore, d.Ctx
 }
 
 // vacuumInto writes a consistent copy of the database at from to to.
@@ -201,7 +124,7 @@ func (d *benchData) once(key string, build func() (string, error)) (string, erro
 // eachSize runs fn as a sub-benchmark per size, timing only fn's loop.
 func eachSize(b *testing.B, fn func(b *testing.B, d *benchData)) {
 	for _, size := range benchSizes {
-		b.Run(size.name, func(b *testing.B) {
+		b.Run(size.Name, func(b *testing.B) {
 			d := size.load(b)
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -214,7 +137,7 @@ func eachSize(b *testing.B, fn func(b *testing.B, d *benchData)) {
 func benchList(b *testing.B, d *benchData, p task.ListParams, minItems int) {
 	b.Helper()
 	for b.Loop() {
-		page, err := d.store.ListTasks(d.ctx, p)
+		page, err := d.Store.ListTasks(d.Ctx, p)
 		if err != nil {
 			b.Fatalf("ListTasks: %v", err)
 		}
@@ -274,7 +197,7 @@ func BenchmarkListDeepPage(b *testing.B) {
 		for _, s := range sorts {
 			b.Run(s.name, func(b *testing.B) {
 				b.ReportAllocs()
-				benchList(b, d, task.ListParams{PageIndex: ptr(d.n/task.DefaultPageSize - 2), SortBy: s.sort}, 10)
+				benchList(b, d, task.ListParams{PageIndex: ptr(d.N/task.DefaultPageSize - 2), SortBy: s.sort}, 10)
 			})
 		}
 	})
@@ -289,10 +212,10 @@ var countSeq atomic.Int64
 // range every time, which counts rows.
 func BenchmarkCount(b *testing.B) {
 	day := func(t time.Time) *task.Date { d := task.NewDateTime(t).Date(); return &d }
-	first := benchSeedEnd.Add(-seed.Span)
+	first := benchdb.SeedEnd.Add(-seed.Span)
 	eachSize(b, func(b *testing.B, d *benchData) {
 		count := func(b *testing.B, f task.Filter) {
-			page, err := d.store.ListTasks(d.ctx, task.ListParams{Filter: f, PageSize: ptr(1)})
+			page, err := d.Store.ListTasks(d.Ctx, task.ListParams{Filter: f, PageSize: ptr(1)})
 			if err != nil {
 				b.Fatalf("ListTasks: %v", err)
 			}
@@ -335,7 +258,7 @@ func BenchmarkConnectionDeep(b *testing.B) {
 		for _, s := range sorts {
 			b.Run(s.name, func(b *testing.B) {
 				after, err := d.once("cursor/"+s.name, func() (string, error) {
-					return deepCursor(d, s.sort, d.n-20)
+					return deepCursor(d, s.sort, d.N-20)
 				})
 				if err != nil {
 					b.Fatal(err)
@@ -344,7 +267,7 @@ func BenchmarkConnectionDeep(b *testing.B) {
 				b.ReportAllocs()
 				b.ResetTimer()
 				for b.Loop() {
-					conn, err := d.store.TaskConnection(d.ctx, p)
+					conn, err := d.Store.TaskConnection(d.Ctx, p)
 					if err != nil {
 						b.Fatalf("TaskConnection: %v", err)
 					}
@@ -362,7 +285,7 @@ func BenchmarkConnectionDeep(b *testing.B) {
 func deepCursor(d *benchData, sort *task.SortField, depth int) (string, error) {
 	var after *string
 	for seen := 0; seen < depth; {
-		conn, err := d.store.TaskConnection(d.ctx, task.ConnectionParams{
+		conn, err := d.Store.TaskConnection(d.Ctx, task.ConnectionParams{
 			First: ptr(min(task.MaxPageSize, depth-seen)), After: after, SortBy: sort, SkipTotal: true,
 		})
 		if err != nil {
@@ -379,8 +302,8 @@ func deepCursor(d *benchData, sort *task.SortField, depth int) (string, error) {
 
 // benchInput is a valid task; its title is numbered.
 func benchInput(i int64) task.CreateInput {
-	start := task.NewDateTime(benchSeedEnd.Add(time.Duration(i%1000) * time.Hour))
-	end := task.NewDateTime(benchSeedEnd.Add(time.Duration(i%1000)*time.Hour + 30*time.Minute))
+	start := task.NewDateTime(benchdb.SeedEnd.Add(time.Duration(i%1000) * time.Hour))
+	end := task.NewDateTime(benchdb.SeedEnd.Add(time.Duration(i%1000)*time.Hour + 30*time.Minute))
 	return task.CreateInput{
 		Title:          "Benchmark follow-up " + strconv.FormatInt(i, 10),
 		StartDatetime:  start,
@@ -397,7 +320,7 @@ var createSeq atomic.Int64
 
 func BenchmarkCreate(b *testing.B) {
 	for _, size := range benchSizes {
-		b.Run(size.name, func(b *testing.B) {
+		b.Run(size.Name, func(b *testing.B) {
 			store, ctx := size.creates(b)
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -412,7 +335,7 @@ func BenchmarkCreate(b *testing.B) {
 
 func BenchmarkCreateParallel(b *testing.B) {
 	for _, size := range benchSizes {
-		b.Run(size.name, func(b *testing.B) {
+		b.Run(size.Name, func(b *testing.B) {
 			store, ctx := size.creates(b)
 			b.ReportAllocs()
 			b.SetParallelism(8) // 16 writers on 2 cores, like the load test's clients

@@ -6,34 +6,22 @@ package graph_test
 //	go test -tags sqlite_fts5 -run '^$' -bench . ./graph
 //	go test -tags sqlite_fts5 -run '^$' -bench List ./rest ./graph   # REST and GraphQL lists side by side
 //
-// 10k tasks always; 1M tasks only with TASKS_BENCH_1M=1. Each size is
-// seeded once per test process, on first use by a benchmark.
+// 10k tasks always; 1M tasks only with TASKS_BENCH_1M=1 (see benchdb).
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"tasksapi/access"
-	"tasksapi/db"
 	"tasksapi/graph"
-	seedgen "tasksapi/seed"
-	"tasksapi/task"
+	"tasksapi/internal/benchdb"
 )
-
-const benchEnv1M = "TASKS_BENCH_1M"
-
-// benchSeedEnd fixes the generated tasks, so every run seeds the same ones.
-var benchSeedEnd = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // benchTaskFields selects every field of a task.
 const benchTaskFields = `id activityId title activityType status priority startDatetime endDatetime
@@ -51,102 +39,23 @@ const (
 	benchGetQuery = `query Get($id: ID!) { task(id: $id) { ` + benchTaskFields + ` } }`
 )
 
-type benchSize struct {
-	name string
-	n    int
-	once sync.Once
-	srv  *benchServer
-	err  error
-}
-
-// benchServer is the GraphQL handler over a seeded store, and a key.
-type benchServer struct {
-	handler http.Handler
-	creds   access.Credentials
-	n       int
-}
-
-var (
-	benchSizes = []*benchSize{{name: "10k", n: 10_000}, {name: "1M", n: 1_000_000}}
-
-	benchMu     sync.Mutex
-	benchDir    string
-	benchStores []*db.Store
-)
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	benchMu.Lock()
-	for _, s := range benchStores {
-		s.Close()
-	}
-	if benchDir != "" {
-		os.RemoveAll(benchDir)
-	}
-	benchMu.Unlock()
+	benchdb.Cleanup()
 	os.Exit(code)
-}
-
-func (s *benchSize) load(b *testing.B) *benchServer {
-	b.Helper()
-	if s.n > 10_000 && os.Getenv(benchEnv1M) != "1" {
-		b.Skipf("the %s size is opt-in: set %s=1 to run it (seeding takes about a minute)", s.name, benchEnv1M)
-	}
-	s.once.Do(func() { s.srv, s.err = seedBench(s.name, s.n) })
-	if s.err != nil {
-		b.Fatalf("seeding %d tasks: %v", s.n, s.err)
-	}
-	return s.srv
-}
-
-// seedBench makes a database of n generated tasks (as `server seed` does)
-// and the GraphQL handler over it.
-func seedBench(name string, n int) (*benchServer, error) {
-	benchMu.Lock()
-	defer benchMu.Unlock()
-	if benchDir == "" {
-		dir, err := os.MkdirTemp("", "tasks-graph-bench-")
-		if err != nil {
-			return nil, err
-		}
-		benchDir = dir
-	}
-	store, err := db.Open(filepath.Join(benchDir, name+".db"), db.SyncNormal)
-	if err != nil {
-		return nil, err
-	}
-	benchStores = append(benchStores, store)
-	ctx := context.Background()
-	org, err := store.Organisation(ctx, "Bench")
-	if err != nil {
-		return nil, err
-	}
-	gen := seedgen.New(1, n, benchSeedEnd)
-	err = store.ImportTasks(ctx, org, n, func(i int) (task.CreateInput, time.Time) {
-		t := gen.Task(i)
-		return t.Input, t.CreatedAt
-	})
-	if err != nil {
-		return nil, err
-	}
-	creds, err := access.NewKey(ctx, store, "Bench", "benchmarks")
-	if err != nil {
-		return nil, err
-	}
-	log := discardLogger()
-	h := graph.NewHandler(store, access.NewGuard(store, 0, log), graph.DefaultLimits, log)
-	return &benchServer{handler: h, creds: creds, n: n}, nil
 }
 
 // benchQuery POSTs the query with the variables made by vars(n) b.N times
 // for each size of n tasks; each answer must be a 200 with data.
 func benchQuery(b *testing.B, query string, vars func(n int) map[string]any) {
-	for _, size := range benchSizes {
-		b.Run(size.name, func(b *testing.B) {
-			srv := size.load(b)
+	for _, size := range benchdb.Sizes {
+		b.Run(size.Name, func(b *testing.B) {
+			d := size.Load(b)
+			log := discardLogger()
+			h := graph.NewHandler(d.Store, access.NewGuard(d.Store, 0, log), graph.DefaultLimits, log)
 			params := map[string]any{"query": query}
 			if vars != nil {
-				params["variables"] = vars(srv.n)
+				params["variables"] = vars(d.N)
 			}
 			body, err := json.Marshal(params)
 			if err != nil {
@@ -156,10 +65,10 @@ func benchQuery(b *testing.B, query string, vars func(n int) map[string]any) {
 			for b.Loop() {
 				req := httptest.NewRequest(http.MethodPost, "/query", bytes.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set(access.AccessKeyHeader, srv.creds.AccessKey)
-				req.Header.Set(access.SecretKeyHeader, srv.creds.SecretKey)
+				req.Header.Set(access.AccessKeyHeader, d.Creds.AccessKey)
+				req.Header.Set(access.SecretKeyHeader, d.Creds.SecretKey)
 				rec := httptest.NewRecorder()
-				srv.handler.ServeHTTP(rec, req)
+				h.ServeHTTP(rec, req)
 				// An error, or a task that is not there, is not what is measured.
 				if rec.Code != http.StatusOK || strings.Contains(rec.Body.String(), `"errors"`) ||
 					strings.Contains(rec.Body.String(), `"task":null`) {
