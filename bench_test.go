@@ -21,6 +21,7 @@ import (
 	"tasksapi/access"
 	"tasksapi/graph"
 	"tasksapi/internal/benchdb"
+	"tasksapi/observe"
 )
 
 // benchTaskFields selects every field of a task, as REST always sends.
@@ -45,7 +46,9 @@ func TestMain(m *testing.M) {
 func loadServer(b *testing.B, size *benchdb.Size) *benchServer {
 	d := size.Load(b)
 	log := quietLog()
-	h := newHandler(d.Store, access.NewGuard(d.Store, 0, log), graph.DefaultLimits, []string{"*"}, log)
+	h := app{svc: d.Store, guard: access.NewGuard(d.Store, 0, log), limits: graph.DefaultLimits,
+		corsOrigins: []string{"*"}, log: log, metrics: observe.NewMetrics(d.Store.Pools()),
+		ready: d.Store.Ready}.handler()
 	return &benchServer{handler: h, creds: d.Creds, n: d.N}
 }
 

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 
 	"tasksapi/db"
@@ -19,6 +20,8 @@ type config struct {
 	MaxComplexity int
 	MaxDepth      int
 	Sync          db.Sync
+	LogFormat     string // text or json
+	LogLevel      slog.Level
 }
 
 // defaultRateLimit per key: generous for an integration or a busy
@@ -34,6 +37,8 @@ var envFlags = [][2]string{
 	{"max-complexity", "MAX_COMPLEXITY"},
 	{"max-depth", "MAX_DEPTH"},
 	{"sync", "SYNC"},
+	{"log-format", "LOG_FORMAT"},
+	{"log-level", "LOG_LEVEL"},
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -47,6 +52,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", defaultRateLimit, "requests a second per API key, in bursts of twice that; 0 for no limit (env RATE_LIMIT)")
 	fs.IntVar(&cfg.MaxComplexity, "max-complexity", graph.DefaultLimits.MaxComplexity, "largest GraphQL query cost: fields, each task's counted per task of a page (env MAX_COMPLEXITY)")
 	fs.IntVar(&cfg.MaxDepth, "max-depth", graph.DefaultLimits.MaxDepth, "deepest GraphQL selection nesting, introspection included (env MAX_DEPTH)")
+	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log lines as text or json (env LOG_FORMAT)")
+	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "least severe log level: debug, info, warn or error (env LOG_LEVEL)")
 	fs.StringVar(&sync, "sync", string(db.SyncFull), "full: a write is on disk before it is acknowledged; normal: faster, but a power loss can lose the last writes (env SYNC)")
 
 	if port := getenv("PORT"); port != "" {
@@ -66,6 +73,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if cfg.Sync = db.Sync(sync); cfg.Sync != db.SyncFull && cfg.Sync != db.SyncNormal {
 		return config{}, fmt.Errorf("--sync must be full or normal, not %q", sync)
+	}
+	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
+		return config{}, fmt.Errorf("--log-format must be text or json, not %q", cfg.LogFormat)
 	}
 	for _, o := range strings.Split(origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -95,4 +105,13 @@ func setFromEnv(fs *flag.FlagSet, getenv func(string) string) error {
 		}
 	}
 	return nil
+}
+
+// newLogger writes cfg's log format at cfg's level to w.
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -18,7 +19,8 @@ import (
 
 func testConfig(path string) config {
 	return config{Addr: "127.0.0.1:0", DBPath: path, CORSOrigins: []string{"*"},
-		MaxComplexity: graph.DefaultLimits.MaxComplexity, MaxDepth: graph.DefaultLimits.MaxDepth, Sync: db.SyncFull}
+		MaxComplexity: graph.DefaultLimits.MaxComplexity, MaxDepth: graph.DefaultLimits.MaxDepth, Sync: db.SyncFull,
+		LogFormat: "text", LogLevel: slog.LevelInfo}
 }
 
 var (
@@ -52,7 +54,7 @@ func keys(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var stdout bytes.Buffer
 	err := run(context.Background(), append([]string{"keys"}, args...), func(string) string { return "" },
-		&stdout, io.Discard, quietLog())
+		&stdout, io.Discard)
 	return stdout.String(), err
 }
 

@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,26 +23,49 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/rs/cors"
 
 	"tasksapi/access"
 	"tasksapi/db"
 	"tasksapi/graph"
+	"tasksapi/observe"
+	"tasksapi/playground"
 	"tasksapi/rest"
 	"tasksapi/task"
 )
 
+//go:embed schema.graphqls
+var schemaSDL []byte
+
+// version is the server's version, set at build time with
+// -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+const usage = `server runs the tasks API and manages its database.
+
+Commands:
+  server [serve] [flags]     serve GraphQL, the playground and the /v1/tasks REST API (the default)
+  server keys create|list|revoke ...
+                             manage API keys and organisations
+  server seed [flags]        fill an organisation with generated tasks
+  server backup --db PATH OUT
+                             write a consistent copy of a live database to OUT
+  server version             print the version
+
+Run "server serve --help" (or any command with --help) for its flags.
+`
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, log); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "server:", err)
 		}
@@ -50,7 +74,7 @@ func main() {
 }
 
 // run dispatches the subcommand; serve is the default.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, log *slog.Logger) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
@@ -61,13 +85,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		return serve(ctx, cfg, log, stderr, nil)
+		return serve(ctx, cfg, newLogger(cfg, stderr), stderr, nil)
 	case "keys":
 		return runKeys(ctx, args, getenv, stdout, stderr)
 	case "seed":
 		return runSeed(ctx, args, getenv, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args, getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintf(stdout, "server %s (%s)\n", version, runtime.Version())
+		return nil
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return nil
 	default:
-		return fmt.Errorf("unknown command %q (commands: serve, keys, seed)", cmd)
+		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 	}
 }
 
@@ -90,10 +122,23 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, 
 		ln.Close()
 		return err
 	}
-	guard := access.NewGuard(store, cfg.RateLimit, log)
-	limits := graph.Limits{MaxComplexity: cfg.MaxComplexity, MaxDepth: cfg.MaxDepth}
+	var stopping atomic.Bool
+	app := app{
+		svc:         store,
+		guard:       access.NewGuard(store, cfg.RateLimit, log),
+		limits:      graph.Limits{MaxComplexity: cfg.MaxComplexity, MaxDepth: cfg.MaxDepth},
+		corsOrigins: cfg.CORSOrigins,
+		log:         log,
+		metrics:     observe.NewMetrics(store.Pools()),
+		ready: func(ctx context.Context) error {
+			if stopping.Load() {
+				return errors.New("shutting down")
+			}
+			return store.Ready(ctx)
+		},
+	}
 	srv := &http.Server{
-		Handler:           newHandler(store, guard, limits, cfg.CORSOrigins, log),
+		Handler:           app.handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -114,37 +159,68 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, 
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	stopping.Store(true)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
 }
 
-// newHandler routes every endpoint of the API.
-func newHandler(svc task.Service, guard *access.Guard, limits graph.Limits, corsOrigins []string, log *slog.Logger) http.Handler {
+// app is what the routes need.
+type app struct {
+	svc         task.Service
+	guard       *access.Guard
+	limits      graph.Limits
+	corsOrigins []string
+	log         *slog.Logger
+	metrics     *observe.Metrics
+	ready       func(context.Context) error // nil when the database can serve
+}
+
+// handler routes every endpoint of the API.
+func (a app) handler() http.Handler {
 	mux := http.NewServeMux()
-	rest.New(svc, guard, log).Register(mux)
-	gql := graph.NewHandler(svc, guard, limits, log)
+	rest.New(a.svc, a.guard, a.log).Register(mux)
+	gql := graph.NewHandler(a.svc, a.guard, a.limits, a.log)
 	mux.Handle("/query", gql)
 	mux.Handle("/graphql", gql)
 	// GET /{$} rather than "/", which would swallow every 404 and 405.
-	mux.Handle("GET /{$}", playground.Handler("Tasks API", "/query",
-		playground.WithGraphiqlUiHeaders(map[string]string{
-			access.AccessKeyHeader: "", access.SecretKeyHeader: "",
-		})))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"status":"ok"}`)
+	pg := playground.Handler("/query")
+	mux.Handle("GET /{$}", pg)
+	mux.Handle("GET /playground/", pg)
+	mux.HandleFunc("GET /schema.graphql", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write(schemaSDL)
 	})
+	// Health checks and metrics need no key: they say nothing about tasks.
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeStatus(w, http.StatusOK, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := a.ready(r.Context()); err != nil {
+			a.log.WarnContext(r.Context(), "not ready", "err", err)
+			writeStatus(w, http.StatusServiceUnavailable, "unavailable")
+			return
+		}
+		writeStatus(w, http.StatusOK, "ok")
+	})
+	mux.Handle("GET /metrics", a.metrics.Handler())
 
 	var h http.Handler = rest.JSONErrors(mux)
 	h = limitBody(h)
-	h = recoverPanics(h, log)
-	return cors.New(cors.Options{
-		AllowedOrigins: corsOrigins,
+	h = recoverPanics(h, a.log)
+	h = cors.New(cors.Options{
+		AllowedOrigins: a.corsOrigins,
 		AllowedMethods: []string{http.MethodGet, http.MethodPost},
-		AllowedHeaders: []string{"Content-Type", access.AccessKeyHeader, access.SecretKeyHeader},
-		ExposedHeaders: []string{"Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining"},
+		AllowedHeaders: []string{"Content-Type", access.AccessKeyHeader, access.SecretKeyHeader, observe.RequestIDHeader},
+		ExposedHeaders: []string{"Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", observe.RequestIDHeader},
 	}).Handler(h)
+	return observe.Requests(h, a.log, a.metrics)
+}
+
+func writeStatus(w http.ResponseWriter, code int, status string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	fmt.Fprintf(w, `{"status":%q}`+"\n", status)
 }
 
 // limitBody refuses a body declared larger than rest.MaxBodyBytes at once,

@@ -21,7 +21,7 @@ import (
 
 func TestConfigPrecedence(t *testing.T) {
 	defaults := config{Addr: ":8080", DBPath: "tasks.db", CORSOrigins: []string{"*"},
-		RateLimit: 50, MaxComplexity: 2500, MaxDepth: 15, Sync: db.SyncFull}
+		RateLimit: 50, MaxComplexity: 2500, MaxDepth: 15, Sync: db.SyncFull, LogFormat: "text", LogLevel: slog.LevelInfo}
 	with := func(change func(*config)) config {
 		c := defaults
 		change(&c)
@@ -42,14 +42,15 @@ func TestConfigPrecedence(t *testing.T) {
 			map[string]string{"ADDR": ":1", "DB_PATH": "/data/t.db", "CORS_ORIGINS": "https://a.example, https://b.example",
 				"RATE_LIMIT": "2.5", "MAX_COMPLEXITY": "100", "MAX_DEPTH": "4", "SYNC": "normal"},
 			config{Addr: ":1", DBPath: "/data/t.db", CORSOrigins: []string{"https://a.example", "https://b.example"},
-				RateLimit: 2.5, MaxComplexity: 100, MaxDepth: 4, Sync: db.SyncNormal}},
+				RateLimit: 2.5, MaxComplexity: 100, MaxDepth: 4, Sync: db.SyncNormal, LogFormat: "text", LogLevel: slog.LevelInfo}},
 		{"flags win over environment variables",
 			[]string{"--addr", ":2", "--db", "flag.db", "--cors-origins", "https://c.example",
-				"--rate-limit", "0", "--max-complexity", "7", "--max-depth", "8", "--sync", "full"},
+				"--rate-limit", "0", "--max-complexity", "7", "--max-depth", "8", "--sync", "full",
+				"--log-format", "json", "--log-level", "warn"},
 			map[string]string{"ADDR": ":1", "PORT": "3", "DB_PATH": "env.db", "CORS_ORIGINS": "https://a.example",
 				"RATE_LIMIT": "9", "MAX_COMPLEXITY": "9", "MAX_DEPTH": "9", "SYNC": "normal"},
 			config{Addr: ":2", DBPath: "flag.db", CORSOrigins: []string{"https://c.example"},
-				RateLimit: 0, MaxComplexity: 7, MaxDepth: 8, Sync: db.SyncFull}},
+				RateLimit: 0, MaxComplexity: 7, MaxDepth: 8, Sync: db.SyncFull, LogFormat: "json", LogLevel: slog.LevelWarn}},
 		{"single-dash flags work too", []string{"-addr=:4"}, nil,
 			with(func(c *config) { c.Addr = ":4" })},
 	}
@@ -77,6 +78,8 @@ func TestBadSettingsAreRefused(t *testing.T) {
 		{"a zero depth is refused", []string{"--max-depth", "0"}, nil},
 		{"a zero complexity is refused", nil, map[string]string{"MAX_COMPLEXITY": "0"}},
 		{"an unknown sync level is refused", []string{"--sync", "off"}, nil},
+		{"an unknown log format is refused", []string{"--log-format", "xml"}, nil},
+		{"an unknown log level is refused", nil, map[string]string{"LOG_LEVEL": "loud"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,7 +101,7 @@ func TestCommandLineMistakesAreRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := run(context.Background(), tt.args, func(string) string { return "" }, io.Discard, io.Discard, quietLog())
+			err := run(context.Background(), tt.args, func(string) string { return "" }, io.Discard, io.Discard)
 			if err == nil {
 				t.Error("run succeeded, want an error")
 			}

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"tasksapi/observe"
 	"tasksapi/task"
 )
 
@@ -55,6 +56,7 @@ func (g *Guard) Admit(r *http.Request, h http.Header) (context.Context, error) {
 	if err != nil {
 		return nil, err
 	}
+	observe.SetOrganisation(ctx, key.OrganisationID)
 	now := time.Now()
 	lim, touch := g.limiter(key.ID, now)
 	if touch {

@@ -8,17 +8,16 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"tasksapi/access"
+	"tasksapi/observe"
 	"tasksapi/task"
 )
 
@@ -45,7 +44,12 @@ type Limits struct {
 var DefaultLimits = Limits{MaxComplexity: 2500, MaxDepth: 15}
 
 // NewHandler returns the GraphQL endpoint over svc: queries by GET and
-// POST, mutations by POST only. guard admits each request.
+// POST, mutations by POST only. guard admits each request. Statuses and
+// media types follow the GraphQL-over-HTTP specification (see
+// httpTransport): under application/json, the default, every well-formed
+// request is a 200 with its errors in the body; under
+// application/graphql-response+json a request error is a 400. Refusals
+// before GraphQL (401, 429, 413) keep their own statuses under both.
 func NewHandler(svc task.Service, guard *access.Guard, limits Limits, log *slog.Logger) http.Handler {
 	cfg := Config{Resolvers: &Resolver{Service: svc, Log: log}}
 	cfg.Complexity.Query.Tasks = func(child int, _ *task.Filter, pageSize *int, _ *int, _ *task.SortField, _ *task.SortOrder) int {
@@ -55,8 +59,7 @@ func NewHandler(svc task.Service, guard *access.Guard, limits Limits, log *slog.
 		return 1 + pageCost(first, child)
 	}
 	srv := handler.New(NewExecutableSchema(cfg))
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(httpTransport{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetDisableSuggestion(true)
 	srv.SetParserTokenLimit(maxTokens)
@@ -71,11 +74,29 @@ func NewHandler(svc task.Service, guard *access.Guard, limits Limits, log *slog.
 		return &task.Error{Code: task.CodeInternal, Message: internalMessage}
 	})
 	srv.SetErrorPresenter(presentError)
+	// The request log and metrics name each operation and count its errors.
+	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		oc := graphql.GetOperationContext(ctx)
+		name := oc.OperationName
+		if name == "" && oc.Operation != nil {
+			name = oc.Operation.Name
+		}
+		observe.SetOperation(ctx, name)
+		return next(ctx)
+	})
+	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		resp := next(ctx)
+		if resp != nil && len(resp.Errors) > 0 {
+			observe.SetOperationFailed(ctx)
+		}
+		return resp
+	})
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		media := responseMediaType(r.Header)
 		ctx, err := guard.Admit(r, w.Header())
 		if err != nil {
-			writeRefusal(w, err)
+			writeRefusal(w, media, err)
 			return
 		}
 		// Read the body here, so that one over the limit is a 413 rather
@@ -83,12 +104,13 @@ func NewHandler(svc task.Service, guard *access.Guard, limits Limits, log *slog.
 		body, err := io.ReadAll(r.Body)
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			WriteError(w, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "Request body must be at most 1 MiB")
+			writeRequestError(w, media, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "Request body must be at most 1 MiB")
 			return
 		}
-		// gqlgen decodes the first JSON value and ignores anything after it.
+		// A body that is not one JSON value is refused here, whatever the
+		// method, without quoting it back.
 		if len(body) > 0 && !json.Valid(body) {
-			WriteError(w, http.StatusBadRequest, "BAD_REQUEST", "the request body is not valid JSON")
+			writeRequestError(w, media, http.StatusBadRequest, codeBadRequest, "the request body is not valid JSON")
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -107,28 +129,24 @@ func pageCost(size *int, child int) int {
 
 // writeRefusal answers a request the guard did not admit: the HTTP status
 // says why, and the body is a GraphQL error with the matching code.
-func writeRefusal(w http.ResponseWriter, err error) {
+func writeRefusal(w http.ResponseWriter, media string, err error) {
 	var te *task.Error
 	errors.As(err, &te)
 	switch task.ErrorCode(err) {
 	case task.CodeUnauthenticated:
-		WriteError(w, http.StatusUnauthorized, codeUnauthenticated, te.Message)
+		writeRequestError(w, media, http.StatusUnauthorized, codeUnauthenticated, te.Message)
 	case task.CodeRateLimited:
 		w.Header().Set("Retry-After", access.RetryAfterSeconds(te.RetryAfter))
-		WriteError(w, http.StatusTooManyRequests, codeRateLimited, te.Message)
+		writeRequestError(w, media, http.StatusTooManyRequests, codeRateLimited, te.Message)
 	default:
-		WriteError(w, http.StatusInternalServerError, codeInternal, internalMessage)
+		writeRequestError(w, media, http.StatusInternalServerError, codeInternal, internalMessage)
 	}
 }
 
-// WriteError answers with one GraphQL error and no data, for requests
-// refused before they reach the executor.
+// WriteError answers as application/json with one GraphQL error and no
+// data entry, for requests refused before they reach the executor.
 func WriteError(w http.ResponseWriter, status int, code, message string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(graphql.Response{Errors: gqlerror.List{{
-		Message: message, Extensions: map[string]any{"code": code},
-	}}})
+	writeRequestError(w, mediaJSON, status, code, message)
 }
 
 // presentError gives a domain error its GraphQL form. Errors of GraphQL
@@ -137,10 +155,6 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 	var te *task.Error
 	if !errors.As(err, &te) {
-		// gqlgen quotes a body that is not JSON back in its message.
-		if strings.HasPrefix(gqlErr.Message, "json request body could not be decoded") {
-			gqlErr.Message = "the request body is not valid JSON"
-		}
 		return gqlErr
 	}
 	switch te.Code {

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"tasksapi/db"
+)
+
+// runBackup copies a live database: server backup [--db PATH] OUT.
+func runBackup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("server backup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var dbPath string
+	dbFlag(fs, &dbPath)
+	if err := setFromEnv(fs, getenv); err != nil {
+		return err
+	}
+	positional, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(positional) != 1 {
+		return fmt.Errorf("usage: server backup [--db PATH] OUT")
+	}
+	if err := db.Backup(ctx, dbPath, positional[0]); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backed up %s to %s\n", dbPath, positional[0])
+	return nil
+}

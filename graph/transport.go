@@ -1,0 +1,276 @@
+package graph
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// The media types a GraphQL response can be sent as. Under application/json
+// every well-formed request is answered 200, its errors in the body; under
+// application/graphql-response+json the status also tells a request error
+// (400: the operation did not run) from a response that ran.
+const (
+	mediaJSON            = "application/json"
+	mediaGraphQLResponse = "application/graphql-response+json"
+)
+
+// Error codes of requests refused by the transport itself.
+const (
+	codeBadRequest           = "BAD_REQUEST"
+	codeMethodNotAllowed     = "METHOD_NOT_ALLOWED"
+	codeUnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE"
+)
+
+// httpTransport serves GraphQL over HTTP GET and POST as the
+// GraphQL-over-HTTP specification asks, in place of gqlgen's GET and POST
+// transports (which answer request errors with 422 under application/json
+// and send "data": null with them):
+//
+//   - the response's media type is negotiated from Accept: application/json
+//     when Accept is missing, names neither type, or only wildcards;
+//   - a request that is not well-formed (a body that is not a JSON object,
+//     a query that is missing or not a string, variables or extensions that
+//     are not objects) is a 400 under either media type;
+//   - a request error (the document does not parse or validate, a variable
+//     does not coerce, a limit refuses it) is a 200 under application/json
+//     and a 400 under application/graphql-response+json, and its body has
+//     no data entry under either, as the operation never ran;
+//   - an operation that ran is a 200 with its data, field errors or not;
+//   - a mutation by GET is a 405 with Allow: POST, and never runs; a method
+//     other than GET and POST is a 405 with Allow: GET, POST; a POST whose
+//     Content-Type is not application/json is a 415.
+type httpTransport struct{}
+
+var _ graphql.Transport = httpTransport{}
+
+// Supports takes every plain HTTP request, so that Do answers an
+// unsupported method or content type itself.
+func (httpTransport) Supports(r *http.Request) bool { return r.Header.Get("Upgrade") == "" }
+
+func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	media := responseMediaType(r.Header)
+	start := graphql.Now()
+
+	var params *graphql.RawParams
+	var err error
+	switch r.Method {
+	case http.MethodGet:
+		params, err = getParams(r.URL.RawQuery)
+	case http.MethodPost:
+		if !isJSONContent(r.Header.Get("Content-Type")) {
+			writeRequestError(w, media, http.StatusUnsupportedMediaType, codeUnsupportedMediaType,
+				"a GraphQL POST must have Content-Type application/json")
+			return
+		}
+		params, err = postParams(r.Body)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		writeRequestError(w, media, http.StatusMethodNotAllowed, codeMethodNotAllowed,
+			"GraphQL is served by GET (queries) and POST")
+		return
+	}
+	if err != nil {
+		writeRequestError(w, media, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
+	}
+	params.Headers = r.Header
+	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+
+	ctx := r.Context()
+	opCtx, errs := exec.CreateOperationContext(ctx, params)
+	if errs != nil {
+		status := http.StatusOK
+		if media == mediaGraphQLResponse {
+			status = http.StatusBadRequest
+		}
+		body := requestErrorBody{Errors: errs}
+		if resp := exec.DispatchError(graphql.WithOperationContext(ctx, opCtx), errs); resp != nil {
+			body = requestErrorBody{Errors: resp.Errors, Extensions: resp.Extensions}
+		}
+		writeResponse(w, media, status, body)
+		return
+	}
+	if r.Method == http.MethodGet && opCtx.Operation.Operation != ast.Query {
+		w.Header().Set("Allow", "POST")
+		writeRequestError(w, media, http.StatusMethodNotAllowed, codeMethodNotAllowed,
+			"GET serves queries only: send a "+string(opCtx.Operation.Operation)+" by POST")
+		return
+	}
+
+	responses, ctx := exec.DispatchOperation(ctx, opCtx)
+	resp := responses(ctx)
+	if resp == nil { // the request's context ended: nobody is listening
+		return
+	}
+	writeResponse(w, media, http.StatusOK, resp)
+}
+
+// requestErrorBody is the response to a request that failed before its
+// operation ran: errors, and no data entry at all.
+type requestErrorBody struct {
+	Errors     gqlerror.List  `json:"errors"`
+	Extensions map[string]any `json:"extensions,omitempty"`
+}
+
+// writeRequestError answers with one error of code and no data entry.
+func writeRequestError(w http.ResponseWriter, media string, status int, code, message string) {
+	writeResponse(w, media, status, requestErrorBody{Errors: gqlerror.List{{
+		Message: message, Extensions: map[string]any{"code": code},
+	}}})
+}
+
+// writeResponse sends body as JSON with the given status and media type.
+func writeResponse(w http.ResponseWriter, media string, status int, body any) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b, _ = json.Marshal(requestErrorBody{Errors: gqlerror.List{{
+			Message: internalMessage, Extensions: map[string]any{"code": codeInternal},
+		}}})
+	}
+	h := w.Header()
+	h.Set("Content-Type", media)
+	h.Add("Vary", "Accept")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// responseMediaType negotiates the response's media type from the Accept
+// header(s) of a request: the supported type of the highest quality, a type
+// named outright winning over one matched by a wildcard, and the one named
+// first winning a tie. application/json is the answer when Accept is
+// missing, when it accepts neither type (the header is then disregarded, as
+// the specification allows), and for wildcards alone.
+func responseMediaType(h http.Header) string {
+	var ranges []string
+	for _, v := range h.Values("Accept") {
+		ranges = append(ranges, strings.Split(v, ",")...)
+	}
+	gq, gs, gp := acceptance(ranges, mediaGraphQLResponse)
+	jq, js, jp := acceptance(ranges, mediaJSON)
+	switch {
+	case gq <= 0 && jq <= 0: // neither is acceptable: disregard the header
+		return mediaJSON
+	case gq != jq:
+		return pick(gq > jq)
+	case gs != js: // named beats matched by a wildcard
+		return pick(gs > js)
+	default: // both named first wins; wildcards alone mean application/json
+		return pick(gs == 2 && gp < jp)
+	}
+}
+
+func pick(graphQLResponse bool) string {
+	if graphQLResponse {
+		return mediaGraphQLResponse
+	}
+	return mediaJSON
+}
+
+// acceptance is the quality the media ranges give mediaType, from the most
+// specific range that matches it (2: the type itself, 1: type/*, 0: */*;
+// -1 if none does), and that range's position.
+func acceptance(ranges []string, mediaType string) (q float64, specific, pos int) {
+	specific = -1
+	major, _, _ := strings.Cut(mediaType, "/")
+	for i, rng := range ranges {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(rng))
+		if err != nil {
+			continue
+		}
+		s := -1
+		switch {
+		case mt == mediaType:
+			s = 2
+		case mt == major+"/*":
+			s = 1
+		case mt == "*/*":
+			s = 0
+		}
+		if s <= specific {
+			continue
+		}
+		rq := 1.0
+		if v, ok := params["q"]; ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 || f > 1 {
+				continue
+			}
+			rq = f
+		}
+		q, specific, pos = rq, s, i
+	}
+	return q, specific, pos
+}
+
+// isJSONContent reports whether a Content-Type is application/json.
+func isJSONContent(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == mediaJSON
+}
+
+// postParams reads the parameters of a POST: a body of one JSON object.
+func postParams(body io.Reader) (*graphql.RawParams, error) {
+	var p graphql.RawParams
+	if err := decodeOne(body, &p); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("the request body is empty: send a JSON object with a query")
+		}
+		return nil, errors.New("the request body must be a JSON object with a string query, " +
+			"an optional string operationName and optional object variables and extensions")
+	}
+	return &p, checkQuery(&p)
+}
+
+// getParams reads the parameters of a GET from its URL's query string.
+func getParams(rawQuery string) (*graphql.RawParams, error) {
+	values, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, errors.New("the URL's query string is malformed")
+	}
+	p := graphql.RawParams{Query: values.Get("query"), OperationName: values.Get("operationName")}
+	if v := values.Get("variables"); v != "" {
+		if decodeOne(strings.NewReader(v), &p.Variables) != nil {
+			return nil, errors.New("the variables parameter must be a JSON object")
+		}
+	}
+	if v := values.Get("extensions"); v != "" {
+		if decodeOne(strings.NewReader(v), &p.Extensions) != nil {
+			return nil, errors.New("the extensions parameter must be a JSON object")
+		}
+	}
+	return &p, checkQuery(&p)
+}
+
+// checkQuery refuses a request without a query, unless it names a persisted
+// one by its hash.
+func checkQuery(p *graphql.RawParams) error {
+	if p.Query == "" && p.Extensions["persistedQuery"] == nil {
+		return errors.New("the request has no query")
+	}
+	return nil
+}
+
+// decodeOne decodes exactly one JSON value from r into v, with numbers kept
+// as json.Number so that integers coerce exactly.
+func decodeOne(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("data after the JSON value")
+	}
+	return nil
+}
