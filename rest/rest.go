@@ -40,6 +40,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /v1/tasks", a.handle(a.listTasks))
 	mux.Handle("POST /v1/tasks", a.handle(a.createTask))
 	mux.Handle("GET /v1/tasks/{id}", a.handle(a.getTask))
+	mux.HandleFunc("GET /v1/openapi.json", serveOpenAPI) // no key: the document is public
 }
 
 // envelope is the body of every response.
