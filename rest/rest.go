@@ -35,7 +35,8 @@ func New(svc task.Service, guard *access.Guard, log *slog.Logger) *API {
 	return &API{svc: svc, guard: guard, log: log}
 }
 
-// Register adds the /v1/tasks routes to mux.
+// Register adds the /v1/tasks routes, and the OpenAPI document that
+// describes them, to mux.
 func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /v1/tasks", a.handle(a.listTasks))
 	mux.Handle("POST /v1/tasks", a.handle(a.createTask))
