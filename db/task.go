@@ -221,6 +221,10 @@ func (s *Store) ListTasks(ctx context.Context, p task.ListParams) (task.Page, er
 	return page, nil
 }
 
+// deferredJoinOffset is the offset from which a page reads its ids before
+// its rows; below it, the extra step costs more than the rows it skips.
+const deferredJoinOffset = 1000
+
 // pageQuery is the SQL of one page of a list.
 func (s *Store) pageQuery(org int, q task.ListQuery, indexSearch bool) (string, []any) {
 	where, args := whereClause(org, q.Filter, indexSearch)
@@ -231,10 +235,14 @@ func (s *Store) pageQuery(org int, q task.ListQuery, indexSearch bool) (string, 
 	// NULLS LAST holds in both directions; the id tie-breaker makes the
 	// order total, so pages never overlap or skip.
 	order := " ORDER BY " + sortColumns[q.SortBy] + dir + " NULLS LAST, id" + dir
-	// The page's ids first, then its rows: past a deep offset, only index
-	// entries are skipped, not whole rows.
+	args = append(args, q.PageSize, q.Offset())
+	if q.Offset() < deferredJoinOffset {
+		return "SELECT " + taskColumns + " FROM tasks" + where + order + " LIMIT ? OFFSET ?", args
+	}
+	// Deep pages find their ids first, then read their rows: the offset
+	// skips index entries only, not whole rows.
 	return "SELECT " + taskColumns + " FROM tasks WHERE id IN (SELECT id FROM tasks" + where + order +
-		" LIMIT ? OFFSET ?)" + order, append(args, q.PageSize, q.Offset())
+		" LIMIT ? OFFSET ?)" + order, args
 }
 
 // whereClause turns a checked filter into SQL conditions and their
