@@ -82,12 +82,8 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	var te *task.Error
-	if !errors.As(err, &te) {
-		a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		writeJSON(w, http.StatusInternalServerError, envelope{Message: InternalMessage})
-		return
-	}
-	switch te.Code {
+	errors.As(err, &te)
+	switch task.ErrorCode(err) { // CodeInternal for anything untyped
 	case task.CodeInvalid:
 		env := envelope{Errors: map[string][]string{}}
 		for i, f := range te.Fields {
