@@ -55,6 +55,11 @@ type Store struct {
 	Now func() time.Time
 }
 
+// readConns is the size of the read pool. Reads in WAL mode run side by
+// side, so a few more connections than cores keep the CPUs busy while one
+// waits on the disk.
+const readConns = 4
+
 // Sync is how far a commit goes before a write is acknowledged.
 type Sync string
 
@@ -101,7 +106,10 @@ func Open(path string, sync ...Sync) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
-	read.SetMaxOpenConns(4)
+	// Every connection stays open: a closed one loses its prepared
+	// statements, and reopening runs the connection's pragmas again.
+	read.SetMaxOpenConns(readConns)
+	read.SetMaxIdleConns(readConns)
 	var secret []byte
 	if err := write.QueryRow("SELECT value FROM secrets WHERE name = 'cursor'").Scan(&secret); err != nil {
 		write.Close()
