@@ -231,9 +231,6 @@ func TestAStoreCallWithoutAPrincipalFailsAndStoresNothing(t *testing.T) {
 	if n := rawCount(t, path, "tasks"); n != 1 {
 		t.Errorf("tasks table has %d rows, want only the 1 created with a principal", n)
 	}
-	if n := rawCount(t, path, "task_tags"); n != 2 {
-		t.Errorf("task_tags table has %d rows, want only the 2 of the task created with a principal", n)
-	}
 }
 
 func TestCreateKeyCreatesEachOrganisationOnce(t *testing.T) {

@@ -458,9 +458,6 @@ func TestInvalidInputStoresNothing(t *testing.T) {
 			if n := rawCount(t, path, "tasks"); n != 0 {
 				t.Errorf("tasks table has %d rows, want 0", n)
 			}
-			if n := rawCount(t, path, "task_tags"); n != 0 {
-				t.Errorf("task_tags table has %d rows, want 0", n)
-			}
 		})
 	}
 }
@@ -609,9 +606,6 @@ func TestConcurrentCreatesAllSucceed(t *testing.T) {
 	}
 	if got := rawCount(t, path, "tasks"); got != n {
 		t.Errorf("tasks table has %d rows, want %d", got, n)
-	}
-	if got := rawCount(t, path, "task_tags"); got != 2*n {
-		t.Errorf("task_tags table has %d rows, want %d", got, 2*n)
 	}
 	for i, r := range results {
 		if errs[i] != nil {

@@ -1,6 +1,7 @@
 package db
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -15,11 +16,9 @@ import (
 
 var _ task.Service = (*Store)(nil)
 
-// taskColumns is the select list scanTask reads, tags last as "1,2,3".
+// taskColumns is the select list scanTask reads.
 const taskColumns = `id, title, status, priority, start_datetime, end_datetime, due_date,
-	description, deal_id, contact_id, assigned_user_id, created_at, updated_at,
-	(SELECT group_concat(tag_id) FROM
-		(SELECT tag_id FROM task_tags WHERE task_id = tasks.id ORDER BY position))`
+	description, deal_id, contact_id, assigned_user_id, created_at, updated_at, tag_ids`
 
 // sortColumns maps each sort field to its column. Only these strings ever
 // reach an ORDER BY.
@@ -60,28 +59,24 @@ func (s *Store) CreateTask(ctx context.Context, in task.CreateInput) (task.Task,
 	return t, nil
 }
 
-// inserter writes tasks within one transaction through prepared statements.
-type inserter struct{ task, tag *sql.Stmt }
+// inserter writes tasks within one transaction through a prepared statement.
+type inserter struct{ task *sql.Stmt }
 
 func newInserter(ctx context.Context, tx *sql.Tx) (*inserter, error) {
 	taskStmt, err := tx.PrepareContext(ctx, `INSERT INTO tasks (organisation_id, title, title_fold,
 		status, priority, start_datetime, end_datetime, due_date, description, deal_id, contact_id,
-		assigned_user_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		assigned_user_id, created_at, updated_at, tag_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return nil, err
 	}
-	tagStmt, err := tx.PrepareContext(ctx, "INSERT INTO task_tags (task_id, tag_id, position) VALUES (?, ?, ?)")
-	if err != nil {
-		return nil, err
-	}
-	return &inserter{task: taskStmt, tag: tagStmt}, nil
+	return &inserter{task: taskStmt}, nil
 }
 
 // insert stores t in org and sets its ID.
 func (ins *inserter) insert(ctx context.Context, org int, t *task.Task) error {
 	res, err := ins.task.ExecContext(ctx, org, t.Title, fold(t.Title), t.Status, t.Priority,
 		t.StartDatetime.String(), nullableText(t.EndDatetime), t.DueDate.String(), t.Description,
-		t.DealID, t.ContactID, t.AssignedUserID, t.CreatedAt.String(), t.UpdatedAt.String())
+		t.DealID, t.ContactID, t.AssignedUserID, t.CreatedAt.String(), t.UpdatedAt.String(), tagsText(t.TagIDs))
 	if err != nil {
 		return err
 	}
@@ -90,11 +85,6 @@ func (ins *inserter) insert(ctx context.Context, org int, t *task.Task) error {
 		return err
 	}
 	t.ID = int(id)
-	for i, tag := range t.TagIDs {
-		if _, err := ins.tag.ExecContext(ctx, t.ID, tag, i); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
@@ -311,7 +301,8 @@ func scanTask(row scanner, extra ...any) (task.Task, error) {
 	var (
 		t                         task.Task
 		start, due, created, upd  string
-		end, tags                 sql.NullString
+		tags                      []byte
+		end                       sql.NullString
 		description               sql.NullString
 		deal, contact, assignedTo sql.NullInt64
 	)
@@ -347,17 +338,44 @@ func scanTask(row scanner, extra ...any) (task.Task, error) {
 		t.Description = &description.String
 	}
 	t.DealID, t.ContactID, t.AssignedUserID = intPtr(deal), intPtr(contact), intPtr(assignedTo)
-	t.TagIDs = []int{}
-	if tags.Valid {
-		for _, s := range strings.Split(tags.String, ",") {
-			id, err := strconv.Atoi(s)
-			if err != nil {
-				return task.Task{}, fmt.Errorf("task %d tags: %w", t.ID, err)
-			}
-			t.TagIDs = append(t.TagIDs, id)
-		}
+	if t.TagIDs, err = parseTags(tags); err != nil {
+		return task.Task{}, fmt.Errorf("task %d tag_ids: %w", t.ID, err)
 	}
 	return t, nil
+}
+
+// tagsText is the stored form of tag ids: a JSON array, which SQLite's
+// JSON functions can read should a query ever need to.
+func tagsText(ids []int) string {
+	b := append(make([]byte, 0, 2+4*len(ids)), '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(id), 10)
+	}
+	return string(append(b, ']'))
+}
+
+// parseTags reads what tagsText wrote.
+func parseTags(b []byte) ([]int, error) {
+	inner, open := bytes.CutPrefix(b, []byte("["))
+	inner, closed := bytes.CutSuffix(inner, []byte("]"))
+	if !open || !closed {
+		return nil, fmt.Errorf("%q is not an array of ids", b)
+	}
+	ids := make([]int, 0, bytes.Count(inner, []byte(","))+1)
+	if len(inner) == 0 {
+		return ids, nil
+	}
+	for s := range bytes.SplitSeq(inner, []byte(",")) {
+		id, err := strconv.Atoi(string(s))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an array of ids", b)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
 
 func storedDateTime(s string) (task.DateTime, error) {
