@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"tasksapi/task"
 )
@@ -20,10 +21,21 @@ func (s *Store) TaskConnection(ctx context.Context, p task.ConnectionParams) (ta
 	if err != nil {
 		return task.Connection{}, err
 	}
-	conn := task.Connection{Edges: []task.Edge{}, After: q.After != nil}
+	// As in ListTasks: one statement when the rows can carry the total.
+	if total, ok := inlineTotal(org, q.Filter, q.SkipTotal); ok {
+		conn, err := s.connectionPage(ctx, s.read, org, q, false, total)
+		if err != nil {
+			return task.Connection{}, fmt.Errorf("task connection: %w", err)
+		}
+		if len(conn.Edges) > 0 || q.SkipTotal {
+			return conn, nil
+		}
+	}
+	var conn task.Connection
 	err = inTx(ctx, s.read, func(tx *sql.Tx) error {
+		var total int
 		if !q.SkipTotal {
-			if conn.TotalCount, err = s.countTasks(ctx, tx, org, q.Filter); err != nil {
+			if total, err = s.countTasks(ctx, tx, org, q.Filter); err != nil {
 				return err
 			}
 		}
@@ -31,29 +43,9 @@ func (s *Store) TaskConnection(ctx context.Context, p task.ConnectionParams) (ta
 		if err != nil {
 			return err
 		}
-		query, args := connectionQuery(org, q, useIndex)
-		rows, err := tx.QueryContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var key any
-			t, err := scanTask(rows, &key)
-			if err != nil {
-				return err
-			}
-			if len(conn.Edges) == q.First {
-				conn.HasNextPage = true
-				break
-			}
-			if b, ok := key.([]byte); ok {
-				key = string(b)
-			}
-			pos := task.Position{SortBy: q.SortBy, SortOrder: q.SortOrder, Key: key, ID: t.ID}
-			conn.Edges = append(conn.Edges, task.Edge{Node: t, Cursor: s.cursor.Encode(pos)})
-		}
-		return rows.Err()
+		conn, err = s.connectionPage(ctx, tx, org, q, useIndex, sqlPart{})
+		conn.TotalCount = total
+		return err
 	})
 	if err != nil {
 		return task.Connection{}, fmt.Errorf("task connection: %w", err)
@@ -61,11 +53,45 @@ func (s *Store) TaskConnection(ctx context.Context, p task.ConnectionParams) (ta
 	return conn, nil
 }
 
+// connectionPage reads one page of a connection; with a total (see
+// inlineTotal), its TotalCount is read from the rows.
+func (s *Store) connectionPage(ctx context.Context, db querier, org int, q task.ConnectionQuery, indexSearch bool, total sqlPart) (task.Connection, error) {
+	conn := task.Connection{Edges: []task.Edge{}, After: q.After != nil}
+	query, args := connectionQuery(org, q, indexSearch, total)
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return task.Connection{}, err
+	}
+	defer rows.Close()
+	var key any
+	extra := []any{&key}
+	if total.sql != "" {
+		extra = append(extra, &conn.TotalCount)
+	}
+	for rows.Next() {
+		t, err := scanTask(rows, extra...)
+		if err != nil {
+			return task.Connection{}, err
+		}
+		if len(conn.Edges) == q.First {
+			conn.HasNextPage = true
+			break
+		}
+		if b, ok := key.([]byte); ok {
+			key = string(b)
+		}
+		pos := task.Position{SortBy: q.SortBy, SortOrder: q.SortOrder, Key: key, ID: t.ID}
+		conn.Edges = append(conn.Edges, task.Edge{Node: t, Cursor: s.cursor.Encode(pos)})
+	}
+	return conn, rows.Err()
+}
+
 // connectionQuery is the SQL of a connection page, each row followed by
-// its sort key.
-func connectionQuery(org int, q task.ConnectionQuery, indexSearch bool) (string, []any) {
+// its sort key, then by total if it has any SQL.
+func connectionQuery(org int, q task.ConnectionQuery, indexSearch bool, total sqlPart) (string, []any) {
 	col := sortColumns[q.SortBy]
-	where, args := whereClause(org, q.Filter, indexSearch)
+	where, whereArgs := whereClause(org, q.Filter, indexSearch)
+	args := slices.Concat(total.args, whereArgs)
 	if q.After != nil {
 		cond, after := keyset(col, q.SortOrder, *q.After)
 		where, args = where+" AND "+cond, append(args, after...)
@@ -75,7 +101,7 @@ func connectionQuery(org int, q task.ConnectionQuery, indexSearch bool) (string,
 		dir = " DESC"
 	}
 	// One more row than the page tells whether a next page exists.
-	return "SELECT " + taskColumns + ", " + col + " FROM tasks" + where +
+	return "SELECT " + withTotal(taskColumns+", "+col, total) + " FROM tasks" + where +
 		" ORDER BY " + col + dir + " NULLS LAST, id" + dir + " LIMIT ?", append(args, q.First+1)
 }
 

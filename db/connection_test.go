@@ -156,6 +156,23 @@ func TestConnectionPagesVisitTheListInOrder(t *testing.T) {
 	}
 }
 
+func TestAPageAfterTheLastTaskIsEmptyAndStillCountsEveryTask(t *testing.T) {
+	s, c, _ := newStore(t)
+	ctx := orgContext(t, s, "Acme")
+	all := connFixture(t, ctx, s, c)
+	last := mustConnect(t, ctx, s, task.ConnectionParams{First: ptr(len(all))})
+	if last.HasNextPage {
+		t.Fatalf("a page of all %d tasks has a next page", len(all))
+	}
+	after := mustConnect(t, ctx, s, task.ConnectionParams{First: ptr(5), After: last.PageInfo().EndCursor})
+	if len(after.Edges) != 0 || after.HasNextPage {
+		t.Errorf("after the last task: %d edges, HasNextPage %v; want none and false", len(after.Edges), after.HasNextPage)
+	}
+	if after.TotalCount != len(all) {
+		t.Errorf("after the last task: TotalCount = %d, want %d", after.TotalCount, len(all))
+	}
+}
+
 func TestConnectionDefaultsToNewestFirst(t *testing.T) {
 	s, c, _ := newStore(t)
 	ctx := orgContext(t, s, "Acme")

@@ -18,18 +18,8 @@ import (
 // cached, so only the first request after a write pays.
 func (s *Store) countTasks(ctx context.Context, tx *sql.Tx, org int, f task.Filter) (int, error) {
 	var n int
-	if f.Search == nil && f.DueDateFrom == nil && f.DueDateTo == nil {
-		table, where, args := "task_counts", "organisation_id = ?", []any{org}
-		if f.AssignedUserID != nil {
-			table, where, args = "task_counts_by_user", where+" AND assigned_user_id = ?", append(args, *f.AssignedUserID)
-		}
-		if f.Status != nil {
-			where, args = where+" AND status = ?", append(args, *f.Status)
-		}
-		if f.Priority != nil {
-			where, args = where+" AND priority = ?", append(args, *f.Priority)
-		}
-		err := tx.QueryRowContext(ctx, "SELECT coalesce(sum(n), 0) FROM "+table+" WHERE "+where, args...).Scan(&n)
+	if total, ok := counterTotal(org, f); ok {
+		err := tx.QueryRowContext(ctx, total.sql, total.args...).Scan(&n)
 		return n, err
 	}
 
@@ -47,6 +37,53 @@ func (s *Store) countTasks(ctx context.Context, tx *sql.Tx, org int, f task.Filt
 	}
 	s.counts.cache.Add(key, n)
 	return n, nil
+}
+
+// sqlPart is a piece of SQL and the arguments of its placeholders.
+type sqlPart struct {
+	sql  string
+	args []any
+}
+
+// counterTotal is the SQL of org's total for f when the counter tables
+// hold it: for filters of equality only.
+func counterTotal(org int, f task.Filter) (sqlPart, bool) {
+	if f.Search != nil || f.DueDateFrom != nil || f.DueDateTo != nil {
+		return sqlPart{}, false
+	}
+	table, where, args := "task_counts", "organisation_id = ?", []any{org}
+	if f.AssignedUserID != nil {
+		table, where, args = "task_counts_by_user", where+" AND assigned_user_id = ?", append(args, *f.AssignedUserID)
+	}
+	if f.Status != nil {
+		where, args = where+" AND status = ?", append(args, *f.Status)
+	}
+	if f.Priority != nil {
+		where, args = where+" AND priority = ?", append(args, *f.Priority)
+	}
+	return sqlPart{"SELECT coalesce(sum(n), 0) FROM " + table + " WHERE " + where, args}, true
+}
+
+// inlineTotal is the total a page's rows can carry, so that the page and
+// its total come from one statement, and so one snapshot, without a
+// transaction: the counter tables' sum, or nothing when no total is
+// wanted. A search needs a transaction (see searchByIndex).
+func inlineTotal(org int, f task.Filter, skip bool) (sqlPart, bool) {
+	if f.Search != nil {
+		return sqlPart{}, false
+	}
+	if skip {
+		return sqlPart{}, true
+	}
+	return counterTotal(org, f)
+}
+
+// withTotal adds total, if any, as the last column of a select list.
+func withTotal(columns string, total sqlPart) string {
+	if total.sql == "" {
+		return columns
+	}
+	return columns + ", (" + total.sql + ")"
 }
 
 // counts caches totals by organisation, write version and filter. An

@@ -313,7 +313,7 @@ func TestPlansOfListPagesUseAnOrganisationIndex(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Query(): %v", err)
 			}
-			query, args := ps.s.pageQuery(ps.org, q, false)
+			query, args := ps.s.pageQuery(ps.org, q, false, storeTotal(ps.org, q.Filter, q.SkipTotal))
 			plan := explainTree(t, ps.s.read, query, args)
 			assertWithinOrganisation(t, details(plan), false, query)
 			if tc.byIndex {
@@ -333,8 +333,8 @@ func TestPlansOfShortSearchesIgnoreTheTrigramIndex(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Query(): %v", err)
 			}
-			withIndex, args := ps.s.pageQuery(ps.org, q, true)
-			scan, _ := ps.s.pageQuery(ps.org, q, false)
+			withIndex, args := ps.s.pageQuery(ps.org, q, true, sqlPart{})
+			scan, _ := ps.s.pageQuery(ps.org, q, false, sqlPart{})
 			if withIndex != scan {
 				t.Errorf("pageQuery with indexSearch differs for a short term:\n%s\nvs\n%s", withIndex, scan)
 			}
@@ -378,16 +378,23 @@ func TestPlansOfSearchesThroughTheTrigramIndex(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Query(): %v", err)
 			}
-			query, args := ps.s.pageQuery(ps.org, q, true)
+			query, args := ps.s.pageQuery(ps.org, q, true, sqlPart{})
 			assertWithinOrganisation(t, explain(t, ps.s.read, query, args), true, query)
 			cq, err := task.ConnectionParams{Filter: tc.params.Filter, SortBy: tc.params.SortBy}.Query(ps.s.cursor)
 			if err != nil {
 				t.Fatalf("ConnectionParams.Query(): %v", err)
 			}
-			query, args = connectionQuery(ps.org, cq, true)
+			query, args = connectionQuery(ps.org, cq, true, storeTotal(ps.org, cq.Filter, cq.SkipTotal))
 			assertWithinOrganisation(t, explain(t, ps.s.read, query, args), true, query)
 		})
 	}
+}
+
+// storeTotal is the total that the store's pages carry in their rows for
+// f, if any: the plans under test are those of the SQL the store runs.
+func storeTotal(org int, f task.Filter, skip bool) sqlPart {
+	total, _ := inlineTotal(org, f, skip)
+	return total
 }
 
 // searchChoice is what searchByIndex decides for a first page of term.
@@ -410,7 +417,7 @@ func TestPlansOfConnectionPagesUseAnOrganisationIndex(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Query(): %v", err)
 				}
-				query, args := connectionQuery(ps.org, q, false)
+				query, args := connectionQuery(ps.org, q, false, storeTotal(ps.org, q.Filter, q.SkipTotal))
 				plan := explainTree(t, ps.s.read, query, args)
 				assertWithinOrganisation(t, details(plan), false, query)
 				assertSortedByIndex(t, plan, false, query)
@@ -429,7 +436,7 @@ func TestPlansOfConnectionPagesUseAnOrganisationIndex(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Query(after): %v", err)
 				}
-				query, args := connectionQuery(ps.org, q, false)
+				query, args := connectionQuery(ps.org, q, false, storeTotal(ps.org, q.Filter, q.SkipTotal))
 				plan := explainTree(t, ps.s.read, query, args)
 				assertWithinOrganisation(t, details(plan), false, query)
 				assertSortedByIndex(t, plan, false, query)
@@ -449,7 +456,7 @@ func TestPlansOfConnectionPagesUseAnOrganisationIndex(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Query(after): %v", err)
 			}
-			query, args := connectionQuery(ps.org, q, false)
+			query, args := connectionQuery(ps.org, q, false, storeTotal(ps.org, q.Filter, q.SkipTotal))
 			plan := explainTree(t, ps.s.read, query, args)
 			assertWithinOrganisation(t, details(plan), false, query)
 			assertSortedByIndex(t, plan, false, query)
@@ -470,7 +477,7 @@ func TestPlansOfConnectionPagesUseAnOrganisationIndex(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Query(after): %v", err)
 		}
-		query, args := connectionQuery(ps.org, q, false)
+		query, args := connectionQuery(ps.org, q, false, storeTotal(ps.org, q.Filter, q.SkipTotal))
 		assertWithinOrganisation(t, explain(t, ps.s.read, query, args), false, query)
 	})
 }

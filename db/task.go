@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -176,13 +177,27 @@ func (s *Store) ListTasks(ctx context.Context, p task.ListParams) (task.Page, er
 	if err != nil {
 		return task.Page{}, err
 	}
-	page := task.Page{Items: []task.Task{}, PageSize: q.PageSize, PageIndex: q.PageIndex}
+	// Most lists are one statement: each row carries the total.
+	if total, ok := inlineTotal(org, q.Filter, q.SkipTotal); ok {
+		page, err := s.listPage(ctx, s.read, org, q, false, total)
+		if err != nil {
+			return task.Page{}, fmt.Errorf("list tasks: %w", err)
+		}
+		if len(page.Items) > 0 || q.SkipTotal {
+			return page, nil
+		}
+		// No row carried the total: count it below.
+	}
+	var page task.Page
 	err = inTx(ctx, s.read, func(tx *sql.Tx) error {
+		var total int
 		if !q.SkipTotal {
-			if page.TotalRecords, err = s.countTasks(ctx, tx, org, q.Filter); err != nil {
+			if total, err = s.countTasks(ctx, tx, org, q.Filter); err != nil {
 				return err
 			}
-			if q.Offset() >= page.TotalRecords {
+			if q.Offset() >= total {
+				page = task.Page{Items: []task.Task{}, PageSize: q.PageSize, PageIndex: q.PageIndex}
+				page.TotalRecords = total
 				return nil
 			}
 		}
@@ -190,20 +205,9 @@ func (s *Store) ListTasks(ctx context.Context, p task.ListParams) (task.Page, er
 		if err != nil {
 			return err
 		}
-		query, args := s.pageQuery(org, q, useIndex)
-		rows, err := tx.QueryContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			t, err := scanTask(rows)
-			if err != nil {
-				return err
-			}
-			page.Items = append(page.Items, t)
-		}
-		return rows.Err()
+		page, err = s.listPage(ctx, tx, org, q, useIndex, sqlPart{})
+		page.TotalRecords = total
+		return err
 	})
 	if err != nil {
 		return task.Page{}, fmt.Errorf("list tasks: %w", err)
@@ -211,13 +215,43 @@ func (s *Store) ListTasks(ctx context.Context, p task.ListParams) (task.Page, er
 	return page, nil
 }
 
+// querier is a connection pool or a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// listPage reads one page of a list; with a total (see inlineTotal), the
+// page's TotalRecords is read from its rows.
+func (s *Store) listPage(ctx context.Context, db querier, org int, q task.ListQuery, indexSearch bool, total sqlPart) (task.Page, error) {
+	page := task.Page{Items: []task.Task{}, PageSize: q.PageSize, PageIndex: q.PageIndex}
+	query, args := s.pageQuery(org, q, indexSearch, total)
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return task.Page{}, err
+	}
+	defer rows.Close()
+	var extra []any
+	if total.sql != "" {
+		extra = []any{&page.TotalRecords}
+	}
+	for rows.Next() {
+		t, err := scanTask(rows, extra...)
+		if err != nil {
+			return task.Page{}, err
+		}
+		page.Items = append(page.Items, t)
+	}
+	return page, rows.Err()
+}
+
 // deferredJoinOffset is the offset from which a page reads its ids before
 // its rows; below it, the extra step costs more than the rows it skips.
 const deferredJoinOffset = 1000
 
-// pageQuery is the SQL of one page of a list.
-func (s *Store) pageQuery(org int, q task.ListQuery, indexSearch bool) (string, []any) {
-	where, args := whereClause(org, q.Filter, indexSearch)
+// pageQuery is the SQL of one page of a list, each row followed by total
+// if it has any SQL.
+func (s *Store) pageQuery(org int, q task.ListQuery, indexSearch bool, total sqlPart) (string, []any) {
+	where, whereArgs := whereClause(org, q.Filter, indexSearch)
 	dir := " ASC"
 	if q.SortOrder == task.Desc {
 		dir = " DESC"
@@ -225,13 +259,14 @@ func (s *Store) pageQuery(org int, q task.ListQuery, indexSearch bool) (string, 
 	// NULLS LAST holds in both directions; the id tie-breaker makes the
 	// order total, so pages never overlap or skip.
 	order := " ORDER BY " + sortColumns[q.SortBy] + dir + " NULLS LAST, id" + dir
-	args = append(args, q.PageSize, q.Offset())
+	columns := withTotal(taskColumns, total)
+	args := slices.Concat(total.args, whereArgs, []any{q.PageSize, q.Offset()})
 	if q.Offset() < deferredJoinOffset {
-		return "SELECT " + taskColumns + " FROM tasks" + where + order + " LIMIT ? OFFSET ?", args
+		return "SELECT " + columns + " FROM tasks" + where + order + " LIMIT ? OFFSET ?", args
 	}
 	// Deep pages find their ids first, then read their rows: the offset
 	// skips index entries only, not whole rows.
-	return "SELECT " + taskColumns + " FROM tasks WHERE id IN (SELECT id FROM tasks" + where + order +
+	return "SELECT " + columns + " FROM tasks WHERE id IN (SELECT id FROM tasks" + where + order +
 		" LIMIT ? OFFSET ?)" + order, args
 }
 
