@@ -346,29 +346,25 @@ func scanTask(row scanner, extra ...any) (task.Task, error) {
 	if err != nil {
 		return task.Task{}, err
 	}
-	// The stored text was written by this package from valid values, so
-	// it is read without the checks ParseDateTime makes of client input.
-	if t.StartDatetime, err = storedDateTime(start); err != nil {
+	if t.StartDatetime, err = task.ParseDateTime(start); err != nil {
 		return task.Task{}, fmt.Errorf("task %d start_datetime: %w", t.ID, err)
 	}
-	if t.CreatedAt, err = storedDateTime(created); err != nil {
+	if t.CreatedAt, err = task.ParseDateTime(created); err != nil {
 		return task.Task{}, fmt.Errorf("task %d created_at: %w", t.ID, err)
 	}
-	if t.UpdatedAt, err = storedDateTime(upd); err != nil {
+	if t.UpdatedAt, err = task.ParseDateTime(upd); err != nil {
 		return task.Task{}, fmt.Errorf("task %d updated_at: %w", t.ID, err)
 	}
 	if end.Valid {
-		e, err := storedDateTime(end.String)
+		e, err := task.ParseDateTime(end.String)
 		if err != nil {
 			return task.Task{}, fmt.Errorf("task %d end_datetime: %w", t.ID, err)
 		}
 		t.EndDatetime = &e
 	}
-	dueDay, err := time.Parse(time.DateOnly, due)
-	if err != nil {
+	if t.DueDate, err = task.ParseDate(due); err != nil {
 		return task.Task{}, fmt.Errorf("task %d due_date: %w", t.ID, err)
 	}
-	t.DueDate = task.NewDateTime(dueDay).Date()
 	if description.Valid {
 		t.Description = &description.String
 	}
@@ -411,11 +407,6 @@ func parseTags(b []byte) ([]int, error) {
 		ids = append(ids, id)
 	}
 	return ids, nil
-}
-
-func storedDateTime(s string) (task.DateTime, error) {
-	t, err := time.Parse(timeLayout, s)
-	return task.NewDateTime(t), err
 }
 
 func intPtr(n sql.NullInt64) *int {
