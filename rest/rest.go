@@ -4,11 +4,15 @@
 package rest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"path"
+	"strconv"
+	"sync"
 
 	"tasksapi/access"
 	"tasksapi/task"
@@ -115,9 +119,31 @@ func WriteError(w http.ResponseWriter, status int, message string) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, env envelope) {
-	w.Header().Set("Content-Type", "application/json")
+	buf := buffers.Get().(*bytes.Buffer)
+	defer putBuffer(buf)
+	buf.Reset()
+	if err := json.NewEncoder(buf).Encode(env); err != nil {
+		// Envelopes hold only encodable values: this is a bug, which
+		// recoverPanics logs and answers with a 500.
+		panic(fmt.Errorf("encode response: %w", err))
+	}
+	// A body written whole, with its length, leaves in one write instead
+	// of in chunks.
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(env)
+	_, _ = w.Write(buf.Bytes())
+}
+
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putBuffer keeps buf for the next response unless an unusually large
+// body grew it.
+func putBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= 256<<10 {
+		buffers.Put(buf)
+	}
 }
 
 // JSONErrors wraps mux so that the 404 and 405 answers it gives for paths

@@ -115,6 +115,10 @@ func (s *server) sendAs(t *testing.T, creds access.Credentials, method, path, co
 	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("%s %s: Content-Type = %q, want application/json", method, path, ct)
 	}
+	if res.ContentLength != int64(len(raw)) {
+		t.Errorf("%s %s: Content-Length = %d for a body of %d bytes, want the body sent whole with its length",
+			method, path, res.ContentLength, len(raw))
+	}
 	r := response{Status: res.StatusCode, Header: res.Header}
 	if err := json.Unmarshal(raw, &r); err != nil {
 		t.Fatalf("%s %s: body is not JSON: %v\n%s", method, path, err, raw)
