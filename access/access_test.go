@@ -384,3 +384,71 @@ func TestNewKey(t *testing.T) {
 		}
 	})
 }
+
+// lookupCounter counts the key lookups that reach the store.
+type lookupCounter struct {
+	*db.Store
+	mu      sync.Mutex
+	lookups int
+}
+
+func (c *lookupCounter) KeyByAccessKey(ctx context.Context, accessKey string) (access.StoredKey, error) {
+	c.mu.Lock()
+	c.lookups++
+	c.mu.Unlock()
+	return c.Store.KeyByAccessKey(ctx, accessKey)
+}
+
+func TestAVerifiedKeyIsReadFromTheStoreOncePerTTL(t *testing.T) {
+	s := newStore(t)
+	counter := &lookupCounter{Store: s}
+	creds := newKey(t, s, "Acme", "busy")
+	guard := access.NewGuard(counter, 0, discard)
+	for range 20 {
+		admit(t, guard, creds)
+	}
+	if counter.lookups != 1 {
+		t.Errorf("20 requests within %v read the key %d times, want once", access.VerifiedKeyTTL, counter.lookups)
+	}
+	time.Sleep(access.VerifiedKeyTTL)
+	admit(t, guard, creds)
+	if counter.lookups != 2 {
+		t.Errorf("a request after %v read the key %d times in all, want twice", access.VerifiedKeyTTL, counter.lookups)
+	}
+}
+
+func TestAVerifiedKeyStillNeedsItsSecret(t *testing.T) {
+	s := newStore(t)
+	acme := newKey(t, s, "Acme", "acme")
+	other := newKey(t, s, "Acme", "other")
+	guard := access.NewGuard(s, 0, discard)
+	admit(t, guard, acme)
+	for name, secret := range map[string]string{
+		"a wrong secret":       "sk_wrong",
+		"an empty secret":      "",
+		"another key's secret": other.SecretKey,
+	} {
+		t.Run(name+" is rejected", func(t *testing.T) {
+			_, err := guard.Admit(request(t, &acme.AccessKey, &secret), http.Header{})
+			wantCode(t, err, task.CodeUnauthenticated)
+		})
+	}
+}
+
+func TestARevokedKeyIsRefusedOnceItsVerificationExpires(t *testing.T) {
+	s := newStore(t)
+	creds := newKey(t, s, "Acme", "leaked")
+	guard := access.NewGuard(s, 0, discard)
+	admit(t, guard, creds)
+	if err := s.RevokeKey(t.Context(), creds.AccessKey); err != nil {
+		t.Fatalf("RevokeKey: %v", err)
+	}
+	// Within the TTL the key is trusted as verified: the documented price of
+	// not reading it on every request.
+	admit(t, guard, creds)
+	time.Sleep(access.VerifiedKeyTTL)
+	for range 2 { // and the refusal is not itself remembered as a verification
+		_, err := guard.Admit(requestFor(t, creds), http.Header{})
+		wantCode(t, err, task.CodeUnauthenticated)
+	}
+}

@@ -2,6 +2,7 @@ package access
 
 import (
 	"context"
+	"crypto/subtle"
 	"log/slog"
 	"math"
 	"net/http"
@@ -14,6 +15,13 @@ import (
 	"tasksapi/observe"
 	"tasksapi/task"
 )
+
+// VerifiedKeyTTL is how long a verified key is trusted before it is read
+// from the store again. Reading it took one of the two database statements
+// of a typical request; the price is that a revocation, made by `server
+// keys revoke` in another process, takes effect within this time rather
+// than at once.
+const VerifiedKeyTTL = time.Second
 
 // touchEvery is how stale a key's "last used" time may get: recording
 // every request would make every read a write.
@@ -29,8 +37,15 @@ type Guard struct {
 	burst     int
 
 	mu       sync.Mutex
-	limiters map[int]*rate.Limiter // by key id; only authenticated keys get one
+	verified map[string]verifiedKey // by access key; only authenticated keys get in
+	limiters map[int]*rate.Limiter  // by key id; only authenticated keys get one
 	touched  map[int]time.Time
+}
+
+// verifiedKey is a key read from the store, trusted until the given time.
+type verifiedKey struct {
+	key   StoredKey
+	until time.Time
 }
 
 // NewGuard returns a guard over store allowing perSecond requests a second
@@ -41,6 +56,7 @@ func NewGuard(store Store, perSecond float64, log *slog.Logger) *Guard {
 		log:       log,
 		perSecond: rate.Limit(perSecond),
 		burst:     max(1, int(math.Ceil(2*perSecond))),
+		verified:  map[string]verifiedKey{},
 		limiters:  map[int]*rate.Limiter{},
 		touched:   map[int]time.Time{},
 	}
@@ -52,12 +68,12 @@ func NewGuard(store Store, perSecond float64, log *slog.Logger) *Guard {
 func (g *Guard) Admit(r *http.Request, h http.Header) (context.Context, error) {
 	ctx := r.Context()
 	accessKey := r.Header.Get(AccessKeyHeader)
-	key, err := authenticate(ctx, g.store, accessKey, r.Header.Get(SecretKeyHeader))
+	now := time.Now()
+	key, err := g.authenticate(ctx, accessKey, r.Header.Get(SecretKeyHeader), now)
 	if err != nil {
 		return nil, err
 	}
 	observe.SetOrganisation(ctx, key.OrganisationID)
-	now := time.Now()
 	lim, touch := g.limiter(key.ID, now)
 	if touch {
 		if err := g.store.TouchKey(ctx, key.ID, now); err != nil {
@@ -70,6 +86,30 @@ func (g *Guard) Admit(r *http.Request, h http.Header) (context.Context, error) {
 		}
 	}
 	return WithPrincipal(ctx, Principal{OrganisationID: key.OrganisationID, KeyID: key.ID, AccessKey: accessKey}), nil
+}
+
+// authenticate checks the credentials against the key as last verified,
+// or, when that is older than VerifiedKeyTTL, as stored. The secret is
+// checked on every request either way.
+func (g *Guard) authenticate(ctx context.Context, accessKey, secret string, now time.Time) (StoredKey, error) {
+	g.mu.Lock()
+	v, ok := g.verified[accessKey]
+	g.mu.Unlock()
+	if ok && now.Before(v.until) {
+		if subtle.ConstantTimeCompare(hash(secret), v.key.SecretHash) != 1 {
+			return StoredKey{}, errUnauthenticated
+		}
+		return v.key, nil
+	}
+	key, err := authenticate(ctx, g.store, accessKey, secret)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if err != nil {
+		delete(g.verified, accessKey) // revoked, perhaps
+		return StoredKey{}, err
+	}
+	g.verified[accessKey] = verifiedKey{key: key, until: now.Add(VerifiedKeyTTL)}
+	return key, nil
 }
 
 // limiter returns the key's bucket (nil when unlimited) and whether its

@@ -169,6 +169,9 @@ func TestRequestsWithoutValidCredentialsAreRefusedWith401(t *testing.T) {
 	if err := store.RevokeKey(t.Context(), revoked.AccessKey); err != nil {
 		t.Fatalf("RevokeKey: %v", err)
 	}
+	// A running server trusts a verified key for access.VerifiedKeyTTL (its
+	// own tests cover that): a new one has verified none.
+	endpoint = newHTTPServer(t, store, nil, graph.DefaultLimits)
 
 	creds := []struct {
 		name string
