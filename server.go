@@ -87,6 +87,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
+		tuneGC(getenv)
 		return serve(ctx, cfg, newLogger(cfg, stderr), stderr, nil)
 	case "keys":
 		return runKeys(ctx, args, getenv, stdout, stderr)
@@ -102,6 +103,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	default:
 		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	}
+}
+
+// Garbage collector defaults for serving, used unless GOGC or GOMEMLIMIT
+// is set. The server's live heap is a few MiB while every request
+// allocates, so the default GOGC=100 collects very often: collecting at
+// five times the live heap costs a few tens of MiB and gave 10-30% more
+// requests a second. The soft limit makes the collector work harder
+// before the heap outgrows a small machine.
+const (
+	serveGCPercent   = 400
+	serveMemoryLimit = 100 << 20
+)
+
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(serveGCPercent)
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(serveMemoryLimit)
 	}
 }
 

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"path/filepath"
 	"reflect"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -62,6 +64,46 @@ func TestConfigPrecedence(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("config = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestServingTunesTheGarbageCollectorUnlessTheEnvironmentDoes(t *testing.T) {
+	// debug.Set* return the previous setting: set, read back, restore.
+	gcPercent := func() int {
+		p := debug.SetGCPercent(100)
+		debug.SetGCPercent(p)
+		return p
+	}
+	memoryLimit := func() int64 { return debug.SetMemoryLimit(-1) } // -1 reads only
+	before, beforeLimit := gcPercent(), memoryLimit()
+	t.Cleanup(func() {
+		debug.SetGCPercent(before)
+		debug.SetMemoryLimit(beforeLimit)
+	})
+	tests := []struct {
+		name      string
+		env       map[string]string
+		wantGC    int
+		wantLimit int64
+	}{
+		{"with neither variable set, the serving defaults apply", nil, serveGCPercent, serveMemoryLimit},
+		{"GOGC in the environment is left to the runtime", map[string]string{"GOGC": "150"}, 100, serveMemoryLimit},
+		{"GOMEMLIMIT in the environment is left to the runtime", map[string]string{"GOMEMLIMIT": "1GiB"},
+			serveGCPercent, math.MaxInt64},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// What the runtime would have read from the environment at start.
+			debug.SetGCPercent(100)
+			debug.SetMemoryLimit(math.MaxInt64)
+			tuneGC(func(name string) string { return tt.env[name] })
+			if got := gcPercent(); got != tt.wantGC {
+				t.Errorf("GC percent = %d, want %d", got, tt.wantGC)
+			}
+			if got := memoryLimit(); got != tt.wantLimit {
+				t.Errorf("memory limit = %d, want %d", got, tt.wantLimit)
 			}
 		})
 	}
