@@ -96,13 +96,9 @@ func connectionQuery(org int, q task.ConnectionQuery, indexSearch bool, total sq
 		cond, after := keyset(col, q.SortOrder, *q.After)
 		where, args = where+" AND "+cond, append(args, after...)
 	}
-	dir := " ASC"
-	if q.SortOrder == task.Desc {
-		dir = " DESC"
-	}
 	// One more row than the page tells whether a next page exists.
 	return "SELECT " + withTotal(taskColumns+", "+col, total) + " FROM tasks" + where +
-		" ORDER BY " + col + dir + " NULLS LAST, id" + dir + " LIMIT ?", append(args, q.First+1)
+		orderBy(col, q.SortOrder) + " LIMIT ?", append(args, q.First+1)
 }
 
 // nullableSortColumn is the one sort column that can be NULL.

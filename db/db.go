@@ -42,11 +42,12 @@ var migrations embed.FS
 // instead of failing with "database is locked"; reads use a pool of
 // read-only connections and, in WAL mode, never wait for a writer.
 type Store struct {
-	write  *sql.DB
-	read   *sql.DB
-	fts    bool    // the trigram search index is available
-	counts *counts // totals that task_counts cannot give, by write version
-	cursor task.CursorCodec
+	write     *sql.DB
+	read      *sql.DB
+	fts       bool       // the trigram search index is available
+	counts    *counts    // totals that task_counts cannot give, by write version
+	landmarks *landmarks // where deep pages start, by write version
+	cursor    task.CursorCodec
 
 	creates    chan createRequest // to groupWriter
 	writerDone chan struct{}
@@ -116,7 +117,7 @@ func Open(path string, sync ...Sync) (*Store, error) {
 		read.Close()
 		return nil, err
 	}
-	s := &Store{write: write, read: read, fts: fts, counts: newCounts(),
+	s := &Store{write: write, read: read, fts: fts, counts: newCounts(), landmarks: newLandmarks(),
 		cursor: task.NewCursorCodec(secret), Now: time.Now,
 		creates: make(chan createRequest, maxGroup), writerDone: make(chan struct{})}
 	go s.groupWriter()

@@ -295,16 +295,19 @@ func TestPlansOfListPagesUseAnOrganisationIndex(t *testing.T) {
 		{"status and priority sorted by due date descending", task.ListParams{
 			Filter: task.Filter{Status: planPtr(task.StatusInProgress), Priority: planPtr(task.PriorityHigh)},
 			SortBy: planPtr(task.SortByDueDate), SortOrder: planPtr(task.Desc)}, false},
-		{"a deep page", task.ListParams{PageIndex: planPtr(10_000)}, true},
-		{"a deep page of 100 sorted by title", task.ListParams{PageIndex: planPtr(10_000), PageSize: planPtr(100),
+		{"a deep page", task.ListParams{PageIndex: planPtr(250)}, true},
+		{"a deep page of 100 sorted by title", task.ListParams{PageIndex: planPtr(25), PageSize: planPtr(100),
 			SortBy: planPtr(task.SortByTitle)}, true},
+		{"a deep page of a status sorted by due date", task.ListParams{PageIndex: planPtr(100),
+			Filter: task.Filter{Status: planPtr(task.StatusCompleted)}, SortBy: planPtr(task.SortByDueDate)}, false},
+		{"a deep page past the end", task.ListParams{PageIndex: planPtr(10_000)}, true},
 	}
 	for _, f := range allSortFields {
 		for _, o := range []task.SortOrder{task.Asc, task.Desc} {
 			cases = append(cases, listCase{"sorted by " + sortName(f, o),
 				task.ListParams{SortBy: planPtr(f), SortOrder: planPtr(o)}, true})
 			cases = append(cases, listCase{"a deep page sorted by " + sortName(f, o),
-				task.ListParams{SortBy: planPtr(f), SortOrder: planPtr(o), PageIndex: planPtr(10_000)}, true})
+				task.ListParams{SortBy: planPtr(f), SortOrder: planPtr(o), PageIndex: planPtr(250)}, true})
 		}
 	}
 	for _, tc := range cases {
@@ -313,7 +316,21 @@ func TestPlansOfListPagesUseAnOrganisationIndex(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Query(): %v", err)
 			}
-			query, args := ps.s.pageQuery(ps.org, q, false, storeTotal(ps.org, q.Filter, q.SkipTotal))
+			total, from := storeTotal(ps.org, q.Filter, q.SkipTotal), start{skip: q.Offset()}
+			if fromLandmark(q) {
+				total, from = sqlPart{}, storeLandmark(t, ps, q)
+				if from.after == nil {
+					t.Fatalf("a deep page starts from no landmark")
+				}
+				// The hop that finds the next landmark.
+				query, args := hopQuery(ps.org, q, from.after)
+				plan := explainTree(t, ps.s.read, query, args)
+				assertWithinOrganisation(t, details(plan), false, query)
+				if tc.byIndex {
+					assertSortedByIndex(t, plan, true, query)
+				}
+			}
+			query, args := ps.s.pageQuery(ps.org, q, false, total, from)
 			plan := explainTree(t, ps.s.read, query, args)
 			assertWithinOrganisation(t, details(plan), false, query)
 			if tc.byIndex {
@@ -333,8 +350,8 @@ func TestPlansOfShortSearchesIgnoreTheTrigramIndex(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Query(): %v", err)
 			}
-			withIndex, args := ps.s.pageQuery(ps.org, q, true, sqlPart{})
-			scan, _ := ps.s.pageQuery(ps.org, q, false, sqlPart{})
+			withIndex, args := ps.s.pageQuery(ps.org, q, true, sqlPart{}, start{skip: q.Offset()})
+			scan, _ := ps.s.pageQuery(ps.org, q, false, sqlPart{}, start{skip: q.Offset()})
 			if withIndex != scan {
 				t.Errorf("pageQuery with indexSearch differs for a short term:\n%s\nvs\n%s", withIndex, scan)
 			}
@@ -378,7 +395,7 @@ func TestPlansOfSearchesThroughTheTrigramIndex(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Query(): %v", err)
 			}
-			query, args := ps.s.pageQuery(ps.org, q, true, sqlPart{})
+			query, args := ps.s.pageQuery(ps.org, q, true, sqlPart{}, start{skip: q.Offset()})
 			assertWithinOrganisation(t, explain(t, ps.s.read, query, args), true, query)
 			cq, err := task.ConnectionParams{Filter: tc.params.Filter, SortBy: tc.params.SortBy}.Query(ps.s.cursor)
 			if err != nil {
@@ -395,6 +412,21 @@ func TestPlansOfSearchesThroughTheTrigramIndex(t *testing.T) {
 func storeTotal(org int, f task.Filter, skip bool) sqlPart {
 	total, _ := inlineTotal(org, f, skip)
 	return total
+}
+
+// storeLandmark is where the store starts the deep page of q.
+func storeLandmark(t *testing.T, ps planStore, q task.ListQuery) start {
+	t.Helper()
+	tx, err := ps.s.read.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatalf("begin: %v", err)
+	}
+	defer tx.Rollback()
+	from, err := ps.s.landmark(t.Context(), tx, ps.org, q)
+	if err != nil {
+		t.Fatalf("landmark: %v", err)
+	}
+	return from
 }
 
 // searchChoice is what searchByIndex decides for a first page of term.

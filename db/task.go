@@ -177,9 +177,11 @@ func (s *Store) ListTasks(ctx context.Context, p task.ListParams) (task.Page, er
 	if err != nil {
 		return task.Page{}, err
 	}
-	// Most lists are one statement: each row carries the total.
-	if total, ok := inlineTotal(org, q.Filter, q.SkipTotal); ok {
-		page, err := s.listPage(ctx, s.read, org, q, false, total)
+	// Most lists are one statement: each row carries the total. Deep
+	// pages start from a landmark, which needs a snapshot of its own.
+	deep := fromLandmark(q)
+	if total, ok := inlineTotal(org, q.Filter, q.SkipTotal); ok && !deep {
+		page, err := s.listPage(ctx, s.read, org, q, false, total, start{skip: q.Offset()})
 		if err != nil {
 			return task.Page{}, fmt.Errorf("list tasks: %w", err)
 		}
@@ -205,7 +207,13 @@ func (s *Store) ListTasks(ctx context.Context, p task.ListParams) (task.Page, er
 		if err != nil {
 			return err
 		}
-		page, err = s.listPage(ctx, tx, org, q, useIndex, sqlPart{})
+		from := start{skip: q.Offset()}
+		if deep {
+			if from, err = s.landmark(ctx, tx, org, q); err != nil {
+				return err
+			}
+		}
+		page, err = s.listPage(ctx, tx, org, q, useIndex, sqlPart{}, from)
 		page.TotalRecords = total
 		return err
 	})
@@ -215,16 +223,21 @@ func (s *Store) ListTasks(ctx context.Context, p task.ListParams) (task.Page, er
 	return page, nil
 }
 
+// fromLandmark reports whether the page of q starts from a landmark.
+func fromLandmark(q task.ListQuery) bool {
+	return q.Offset() >= landmarkEvery && q.Filter.Search == nil
+}
+
 // querier is a connection pool or a transaction.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// listPage reads one page of a list; with a total (see inlineTotal), the
-// page's TotalRecords is read from its rows.
-func (s *Store) listPage(ctx context.Context, db querier, org int, q task.ListQuery, indexSearch bool, total sqlPart) (task.Page, error) {
+// listPage reads one page of a list, from a start; with a total (see
+// inlineTotal), the page's TotalRecords is read from its rows.
+func (s *Store) listPage(ctx context.Context, db querier, org int, q task.ListQuery, indexSearch bool, total sqlPart, from start) (task.Page, error) {
 	page := task.Page{Items: []task.Task{}, PageSize: q.PageSize, PageIndex: q.PageIndex}
-	query, args := s.pageQuery(org, q, indexSearch, total)
+	query, args := s.pageQuery(org, q, indexSearch, total, from)
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return task.Page{}, err
@@ -244,30 +257,49 @@ func (s *Store) listPage(ctx context.Context, db querier, org int, q task.ListQu
 	return page, rows.Err()
 }
 
-// deferredJoinOffset is the offset from which a page reads its ids before
-// its rows; below it, the extra step costs more than the rows it skips.
-const deferredJoinOffset = 1000
+// start is where a page begins: skip tasks after the position after, or
+// from the start of the list when after is nil.
+type start struct {
+	after *task.Position
+	skip  int
+}
 
-// pageQuery is the SQL of one page of a list, each row followed by total
-// if it has any SQL.
-func (s *Store) pageQuery(org int, q task.ListQuery, indexSearch bool, total sqlPart) (string, []any) {
+// deferredJoinOffset is the number of skipped tasks from which a page reads
+// its ids before its rows; below it, the extra step costs more than the
+// rows it skips. Only deep pages of a search skip that many: others start
+// from a landmark.
+const deferredJoinOffset = landmarkEvery
+
+// pageQuery is the SQL of one page of a list, from a start, each row
+// followed by total if it has any SQL.
+func (s *Store) pageQuery(org int, q task.ListQuery, indexSearch bool, total sqlPart, from start) (string, []any) {
+	col := sortColumns[q.SortBy]
 	where, whereArgs := whereClause(org, q.Filter, indexSearch)
-	dir := " ASC"
-	if q.SortOrder == task.Desc {
-		dir = " DESC"
+	if from.after != nil {
+		cond, after := keyset(col, q.SortOrder, *from.after)
+		where, whereArgs = where+" AND "+cond, append(whereArgs, after...)
 	}
-	// NULLS LAST holds in both directions; the id tie-breaker makes the
-	// order total, so pages never overlap or skip.
-	order := " ORDER BY " + sortColumns[q.SortBy] + dir + " NULLS LAST, id" + dir
+	order := orderBy(col, q.SortOrder)
 	columns := withTotal(taskColumns, total)
-	args := slices.Concat(total.args, whereArgs, []any{q.PageSize, q.Offset()})
-	if q.Offset() < deferredJoinOffset {
+	args := slices.Concat(total.args, whereArgs, []any{q.PageSize, from.skip})
+	if from.skip < deferredJoinOffset {
 		return "SELECT " + columns + " FROM tasks" + where + order + " LIMIT ? OFFSET ?", args
 	}
 	// Deep pages find their ids first, then read their rows: the offset
 	// skips index entries only, not whole rows.
 	return "SELECT " + columns + " FROM tasks WHERE id IN (SELECT id FROM tasks" + where + order +
 		" LIMIT ? OFFSET ?)" + order, args
+}
+
+// orderBy is the ORDER BY clause of a sort on col. NULLS LAST holds in
+// both directions; the id tie-breaker makes the order total, so pages
+// never overlap or skip.
+func orderBy(col string, order task.SortOrder) string {
+	dir := " ASC"
+	if order == task.Desc {
+		dir = " DESC"
+	}
+	return " ORDER BY " + col + dir + " NULLS LAST, id" + dir
 }
 
 // whereClause turns a checked filter into SQL conditions and their
