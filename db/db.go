@@ -87,7 +87,11 @@ func Open(path string, sync ...Sync) (*Store, error) {
 	// The statement cache keeps each connection's prepared statements, so a
 	// request does not parse its SQL again.
 	common := "_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_stmt_cache_size=64&_synchronous=" + level
-	write, err := sql.Open(driverName, path+"?"+common+"&_txlock=immediate")
+	// The writer's page cache is larger than SQLite's default 2 MiB: an
+	// insert touches a page of each of a dozen B-trees, and with the
+	// default the writer kept reading them back (about 30% fewer creates
+	// a second at a million tasks). Readers need no more than the default.
+	write, err := sql.Open(driverName, path+"?"+common+"&_txlock=immediate&_cache_size=-8192")
 	if err != nil {
 		return nil, err
 	}
