@@ -60,22 +60,15 @@ func (s *Store) CreateTask(ctx context.Context, in task.CreateInput) (task.Task,
 	return t, nil
 }
 
-// inserter writes tasks within one transaction through a prepared statement.
-type inserter struct{ task *sql.Stmt }
+// insertTask is the SQL of a new task; the connection's statement cache
+// keeps it prepared.
+const insertTask = `INSERT INTO tasks (organisation_id, title, title_fold, status, priority,
+	start_datetime, end_datetime, due_date, description, deal_id, contact_id, assigned_user_id,
+	created_at, updated_at, tag_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-func newInserter(ctx context.Context, tx *sql.Tx) (*inserter, error) {
-	taskStmt, err := tx.PrepareContext(ctx, `INSERT INTO tasks (organisation_id, title, title_fold,
-		status, priority, start_datetime, end_datetime, due_date, description, deal_id, contact_id,
-		assigned_user_id, created_at, updated_at, tag_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return nil, err
-	}
-	return &inserter{task: taskStmt}, nil
-}
-
-// insert stores t in org and sets its ID.
-func (ins *inserter) insert(ctx context.Context, org int, t *task.Task) error {
-	res, err := ins.task.ExecContext(ctx, org, t.Title, fold(t.Title), t.Status, t.Priority,
+// insert stores t in org, within tx, and sets its ID.
+func insert(ctx context.Context, tx *sql.Tx, org int, t *task.Task) error {
+	res, err := tx.ExecContext(ctx, insertTask, org, t.Title, fold(t.Title), t.Status, t.Priority,
 		t.StartDatetime.String(), nullableText(t.EndDatetime), t.DueDate.String(), t.Description,
 		t.DealID, t.ContactID, t.AssignedUserID, t.CreatedAt.String(), t.UpdatedAt.String(), tagsText(t.TagIDs))
 	if err != nil {
@@ -121,10 +114,6 @@ func (s *Store) ImportTasks(ctx context.Context, org, n int, next func(i int) (t
 			return err
 		}
 		err := inTx(stmtCtx, s.write, func(tx *sql.Tx) error {
-			ins, err := newInserter(stmtCtx, tx)
-			if err != nil {
-				return err
-			}
 			for i := start; i < min(start+batch, n); i++ {
 				in, created := next(i)
 				t, err := task.NewTask(in)
@@ -133,7 +122,7 @@ func (s *Store) ImportTasks(ctx context.Context, org, n int, next func(i int) (t
 				}
 				t.CreatedAt = task.NewDateTime(created)
 				t.UpdatedAt = t.CreatedAt
-				if err := ins.insert(stmtCtx, org, &t); err != nil {
+				if err := insert(stmtCtx, tx, org, &t); err != nil {
 					return err
 				}
 			}

@@ -47,12 +47,8 @@ func (s *Store) groupWriter() {
 func (s *Store) commitGroup(group []createRequest) {
 	ctx := context.Background() // one client going away must not undo the others
 	err := inTx(ctx, s.write, func(tx *sql.Tx) error {
-		ins, err := newInserter(ctx, tx)
-		if err != nil {
-			return err
-		}
 		for _, r := range group {
-			if err := ins.insert(ctx, r.org, r.task); err != nil {
+			if err := insert(ctx, tx, r.org, r.task); err != nil {
 				return err
 			}
 		}
