@@ -130,6 +130,7 @@ func tuneGC(getenv func(string) string) {
 // finish and closes the database. If ready is not nil, it receives the
 // address the server listens on.
 func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, ready chan<- string) error {
+	slog.SetDefault(log) // for the store's background work
 	store, err := db.Open(cfg.DBPath, cfg.Sync)
 	if err != nil {
 		return err

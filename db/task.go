@@ -306,7 +306,7 @@ func whereClause(org int, f task.Filter, indexSearch bool) (string, []any) {
 		if indexSearch && indexable(term) {
 			// A phrase of the term's trigrams: the term as a substring.
 			phrase := `"` + strings.ReplaceAll(term, `"`, `""`) + `"`
-			conds, args = append(conds, searchMatch), append(args, phrase, phrase)
+			conds, args = append(conds, searchMatch), append(args, phrase, phrase, org)
 		}
 		// instr, unlike LIKE, has no wildcards: % and _ match themselves.
 		add("instr(title_fold, ?) > 0", term)

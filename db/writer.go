@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"tasksapi/task"
 )
@@ -20,24 +21,44 @@ type createRequest struct {
 	done chan error // receives the outcome, once
 }
 
-// groupWriter runs until s.creates is closed.
+// groupWriter runs until s.creates is closed. Between groups, it moves
+// the tasks created since into the search index (see indexTail).
 func (s *Store) groupWriter() {
 	defer close(s.writerDone)
-	for first := range s.creates {
-		group := []createRequest{first}
-	fill:
-		for len(group) < maxGroup {
-			select {
-			case r, ok := <-s.creates:
-				if !ok {
+	var tick <-chan time.Time
+	if s.fts {
+		ticker := time.NewTicker(indexEvery)
+		defer ticker.Stop()
+		tick = ticker.C
+	}
+	unindexed := false
+	for {
+		select {
+		case first, ok := <-s.creates:
+			if !ok {
+				return
+			}
+			group := []createRequest{first}
+		fill:
+			for len(group) < maxGroup {
+				select {
+				case r, ok := <-s.creates:
+					if !ok {
+						break fill
+					}
+					group = append(group, r)
+				default:
 					break fill
 				}
-				group = append(group, r)
-			default:
-				break fill
+			}
+			s.commitGroup(group)
+			unindexed = true
+		case <-tick:
+			if unindexed {
+				s.indexTail()
+				unindexed = false
 			}
 		}
-		s.commitGroup(group)
 	}
 }
 
