@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -262,6 +263,43 @@ func TestEveryTasksIndexLeadsWithTheOrganisation(t *testing.T) {
 		}
 		if first != "organisation_id" || !strings.HasPrefix(name, "tasks_org_") {
 			t.Errorf("index %s leads with %s, want a tasks_org_* index leading with organisation_id", name, first)
+		}
+	}
+}
+
+func TestEverySortIndexCarriesTheEqualityFilters(t *testing.T) {
+	// After (column, id), each sort index holds status and priority, so a
+	// list filtered by them and sorted by the index's column tests each
+	// entry without reading its row. The plan reads the same either way;
+	// the index's columns are what make the difference.
+	ps := newPlanStore(t)
+	want := map[string][]string{
+		"tasks_org_title":            {"organisation_id", "title_fold", "id", "status", "priority"},
+		"tasks_org_status":           {"organisation_id", "status", "id", "priority"},
+		"tasks_org_priority":         {"organisation_id", "priority", "id", "status"},
+		"tasks_org_assigned_user_id": {"organisation_id", "assigned_user_id", "id", "status", "priority"},
+		"tasks_org_start_datetime":   {"organisation_id", "start_datetime", "id", "status", "priority"},
+		"tasks_org_end_datetime":     {"organisation_id", "end_datetime", "id", "status", "priority"},
+		"tasks_org_due_date":         {"organisation_id", "due_date", "id", "status", "priority"},
+		"tasks_org_created_at":       {"organisation_id", "created_at", "id", "status", "priority"},
+		"tasks_org_updated_at":       {"organisation_id", "updated_at", "id", "status", "priority"},
+	}
+	for name, columns := range want {
+		rows, err := ps.s.read.Query("SELECT name FROM pragma_index_info(?) ORDER BY seqno", name)
+		if err != nil {
+			t.Fatalf("index_info(%s): %v", name, err)
+		}
+		var got []string
+		for rows.Next() {
+			var c string
+			if err := rows.Scan(&c); err != nil {
+				t.Fatalf("scan: %v", err)
+			}
+			got = append(got, c)
+		}
+		rows.Close()
+		if !slices.Equal(got, columns) {
+			t.Errorf("index %s has columns %v, want %v", name, got, columns)
 		}
 	}
 }
