@@ -45,11 +45,15 @@ type sqlPart struct {
 	args []any
 }
 
-// counterTotal is the SQL of org's total for f when the counter tables
-// hold it: for filters of equality only.
+// counterTotal is the SQL of org's total for f when the counters hold it:
+// for no filter, the organisation's task_count; for filters of equality
+// only, a sum over task_counts or task_counts_by_user.
 func counterTotal(org int, f task.Filter) (sqlPart, bool) {
 	if f.Search != nil || f.DueDateFrom != nil || f.DueDateTo != nil {
 		return sqlPart{}, false
+	}
+	if f == (task.Filter{}) {
+		return sqlPart{"SELECT task_count FROM organisations WHERE id = ?", []any{org}}, true
 	}
 	table, where, args := "task_counts", "organisation_id = ?", []any{org}
 	if f.AssignedUserID != nil {

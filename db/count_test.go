@@ -150,6 +150,47 @@ func TestTotalsMatchACountOfTheTable(t *testing.T) {
 	}
 }
 
+func TestTotalsFollowTasksChangedAndDeletedInTheDatabase(t *testing.T) {
+	// The API only creates tasks; the triggers keep the counters right for
+	// any change made to the table, which this makes with plain SQL.
+	s, _, path := newStore(t)
+	ctx := orgContext(t, s, "Acme")
+	other := orgContext(t, s, "Globex")
+	countFixture(t, ctx, other, s)
+	conn := rawDB(t, path)
+	defer conn.Close()
+	acme, globex := orgID(t, ctx), orgID(t, other)
+	var first, second, third int
+	err := conn.QueryRow(`SELECT min(id), min(id) + 1, min(id) + 2 FROM tasks WHERE organisation_id = ?`, acme).
+		Scan(&first, &second, &third)
+	if err != nil {
+		t.Fatalf("pick tasks: %v", err)
+	}
+	for _, stmt := range []struct {
+		sql  string
+		args []any
+	}{
+		{"UPDATE tasks SET status = 4, priority = 4, assigned_user_id = 9 WHERE id = ?", []any{first}},
+		{"UPDATE tasks SET organisation_id = ? WHERE id = ?", []any{globex, second}},
+		{"DELETE FROM tasks WHERE id = ?", []any{third}},
+	} {
+		if _, err := conn.Exec(stmt.sql, stmt.args...); err != nil {
+			t.Fatalf("%s: %v", stmt.sql, err)
+		}
+	}
+	for _, tc := range countCases(t) {
+		for _, c := range []struct {
+			name string
+			ctx  context.Context
+		}{{"Acme", ctx}, {"Globex", other}} {
+			want := rawTotal(t, conn, orgID(t, c.ctx), tc.filter)
+			if got := mustList(t, c.ctx, s, task.ListParams{Filter: tc.filter}).TotalRecords; got != want {
+				t.Errorf("after the changes, the total of %s for %s = %d, want %d", tc.name, c.name, got, want)
+			}
+		}
+	}
+}
+
 func TestTotalsOfADatabaseUpgradedWithTasksInIt(t *testing.T) {
 	// Release 1 had no task_counts: migration 0003 must fill it from the
 	// rows already there.
