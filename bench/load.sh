@@ -8,9 +8,12 @@
 # tasks into a fresh database in a temporary directory, creates a key,
 # serves on a free loopback port with no rate limit, and drives each
 # request below for DURATION seconds with CONNECTIONS connections and 2
-# threads. It prints requests/s, p50 and p99 for each, then the server's
+# threads. The two plain lists are also measured, right after, against
+# bench/bare on the same database: a bare net/http server with prepared
+# statements and nothing else, the ceiling they are compared with. It
+# prints requests/s, p50 and p99 for each, the ratios, then the server's
 # peak resident memory and the database size, and stops by itself; the
-# server and the temporary directory go on exit, whatever happens.
+# servers and the temporary directory go on exit, whatever happens.
 #
 # Environment: TASKS (default 1000000), DURATION seconds (10), CONNECTIONS
 # (16), LOAD_TOOL (wrk, or hey; default: wrk if it can be had), SYNC (the
@@ -39,7 +42,7 @@ fi
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 dir=$(mktemp -d "${TMPDIR:-/tmp}/tasks-load.XXXXXX")
-server_pid=""
+server_pid="" bare_pid=""
 
 cleanup() {
 	local status=$?
@@ -52,6 +55,10 @@ cleanup() {
 		done
 		kill -KILL "$server_pid" 2>/dev/null || true
 		wait "$server_pid" 2>/dev/null || true
+	fi
+	if [[ -n $bare_pid ]]; then
+		kill -KILL "$bare_pid" 2>/dev/null || true
+		wait "$bare_pid" 2>/dev/null || true
 	fi
 	rm -rf "$dir"
 	exit "$status"
@@ -117,7 +124,8 @@ command -v go >/dev/null || die "go is not installed"
 
 began=$SECONDS
 say "building the server"
-(cd "$repo" && go build -tags sqlite_fts5 -o "$dir/server" .) || die "the build failed"
+(cd "$repo" && go build -tags sqlite_fts5 -o "$dir/server" . && go build -o "$dir/bare" ./bench/bare) ||
+	die "the build failed"
 build_s=$((SECONDS - began))
 
 db=$dir/tasks.db
@@ -150,7 +158,21 @@ for _ in $(seq 1 300); do # up to 60 s
 	sleep 0.2
 done
 [[ -n $port ]] || die "the server did not answer /healthz within 60 s"
-base=http://127.0.0.1:$port
+server_base=http://127.0.0.1:$port
+
+# The ceiling to compare the lists with: bench/bare on the same database.
+org_id=$(sed -n 's/.*(id \([0-9]*\)).*/\1/p' "$dir/seed.out")
+[[ -n $org_id ]] || die "no organisation id in: $(cat "$dir/seed.out")"
+"$dir/bare" --db "$db" --org "$org_id" --addr 127.0.0.1:0 >"$dir/bare.log" 2>&1 &
+bare_pid=$!
+bare_addr=""
+for _ in $(seq 1 50); do # up to 10 s
+	bare_addr=$(sed -n 's/^listening on //p' "$dir/bare.log")
+	[[ -z $bare_addr ]] || break
+	sleep 0.2
+done
+[[ -n $bare_addr ]] || die "the bare server did not start: $(cat "$dir/bare.log")"
+bare_base=http://$bare_addr
 
 # ---- requests ----
 
@@ -189,10 +211,12 @@ function request()
 end
 EOF
 
-# name | method | path | body | wrk script
+# name | method | path | body | wrk script | server (the API unless "bare")
 runs=(
 	"REST list (default)|GET|/v1/tasks||"
+	"  bare ceiling: the same|GET|/v1/tasks|||bare"
 	"REST list status=0|GET|/v1/tasks?status=0||"
+	"  bare ceiling: the same|GET|/v1/tasks?status=0|||bare"
 	"REST list status=0&priority=3&sortBy=due_date|GET|/v1/tasks?status=0&priority=3&sortBy=due_date||"
 	"REST list search=sarah|GET|/v1/tasks?search=sarah||"
 	"REST list pageIndex=$deep_page (deep)|GET|/v1/tasks?pageIndex=$deep_page||"
@@ -267,16 +291,21 @@ if [[ $tool == wrk ]]; then
 	version=$(wrk --version 2>&1 | head -n 1 | awk '{print $1, $2}' || true)
 fi
 results=()
-rest_rps="" gql_rps=""
+rest_rps="" gql_rps="" status_rps="" bare_rps="" bare_status_rps=""
 for run in "${runs[@]}"; do
-	IFS='|' read -r name method path body script <<<"$run"
+	IFS='|' read -r name method path body script server <<<"$run"
+	base=$server_base
+	[[ $server != bare ]] || base=$bare_base
 	check "$method" "$path" "$body" || die "$name: the request fails before any load"
 	say "measuring $name"
 	line=$(measure "$method" "$path" "$body" "$script") || die "$name: $tool failed"
 	read -r rps p50 p99 non2xx errors <<<"$line"
 	results+=("$name|$rps|$p50|$p99|$non2xx|$errors")
-	case $name in
-	"REST list (default)") rest_rps=$rps ;;
+	case $name/$path in
+	"REST list (default)/"*) rest_rps=$rps ;;
+	"REST list status=0//v1/tasks?status=0") status_rps=$rps ;;
+	*bare*//v1/tasks) bare_rps=$rps ;;
+	*bare*//v1/tasks?status=0) bare_status_rps=$rps ;;
 	"GraphQL tasks list"*) gql_rps=$rps ;;
 	esac
 done
@@ -291,7 +320,7 @@ wal_bytes=$(stat -c %s "$db-wal" 2>/dev/null || echo 0)
 mib() { awk -v b="$1" 'BEGIN {printf "%.1f MiB", b / 1048576}'; }
 echo
 echo "tasks API under load: $TASKS tasks, ${DURATION} s a run, $CONNECTIONS connections, $THREADS threads,"
-echo "  $version, server --sync $SYNC --rate-limit 0 on $base; client and server share $(nproc) cores"
+echo "  $version, server --sync $SYNC --rate-limit 0 on $server_base; client and server share $(nproc) cores"
 echo "  build ${build_s} s, seed ${seed_s} s ($(cat "$dir/seed.out"))"
 echo
 printf '%-46s %10s %9s %9s %8s %7s\n' "request" "req/s" "p50 ms" "p99 ms" "non-2xx" "errors"
@@ -300,8 +329,9 @@ for r in "${results[@]}"; do
 	printf '%-46s %10.1f %9.2f %9.2f %8d %7d\n' "$name" "$rps" "$p50" "$p99" "$non2xx" "$errors"
 done
 echo
-awk -v g="$gql_rps" -v r="$rest_rps" 'BEGIN {
+awk -v g="$gql_rps" -v r="$rest_rps" -v s="$status_rps" -v br="$bare_rps" -v bs="$bare_status_rps" 'BEGIN {
 	if (r > 0) printf "GraphQL list req/s / REST default list req/s: %.2f\n", g / r
+	if (br > 0 && bs > 0) printf "REST list req/s / bare ceiling: %.2f (default), %.2f (status=0)\n", r / br, s / bs
 }'
 echo "server peak resident memory (VmHWM): $(mib $((peak_kb * 1024))) (resident now: $(mib $((rss_kb * 1024))))"
 echo "database: $(mib "$seeded_bytes") after seeding, $(mib "$end_bytes") after the runs (WAL now $(mib "$wal_bytes"))"
