@@ -127,8 +127,9 @@ func writeJSON(w http.ResponseWriter, status int, env envelope) {
 		// recoverPanics logs and answers with a 500.
 		panic(fmt.Errorf("encode response: %w", err))
 	}
-	// A body written whole, with its length, leaves in one write instead
-	// of in chunks.
+	// A body written whole, with its length, is sent as it is rather than
+	// in HTTP chunks, in as few writes as net/http's 4 KiB connection
+	// buffer allows.
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
