@@ -10,10 +10,10 @@ import (
 	"tasksapi/task"
 )
 
-// countTasks is how many of org's tasks match f, read in tx. Totals of the
-// equality filters (status, priority, assignee) are sums over at most 25
-// rows of task_counts or task_counts_by_user, which triggers keep in the
-// same transaction as every write. Totals with a search or a due-date
+// countTasks is how many of org's tasks match f, read in tx. Totals of no
+// filter and of the equality filters (status, priority, assignee) come
+// from the counters that triggers keep in the same transaction as every
+// write (see counterTotal). Totals with a search or a due-date
 // range are counted once per write version of the organisation and
 // cached, so only the first request after a write pays.
 func (s *Store) countTasks(ctx context.Context, tx *sql.Tx, org int, f task.Filter) (int, error) {

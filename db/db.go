@@ -61,6 +61,10 @@ type Store struct {
 // waits on the disk.
 const readConns = 4
 
+// writerCacheKiB is the writer's page cache, above SQLite's default 2 MiB
+// (see Open).
+const writerCacheKiB = 8192
+
 // Sync is how far a commit goes before a write is acknowledged.
 type Sync string
 
@@ -94,7 +98,7 @@ func Open(path string, sync ...Sync) (*Store, error) {
 	// insert touches a page of each of a dozen B-trees, and with the
 	// default the writer kept reading them back (about 30% fewer creates
 	// a second at a million tasks). Readers need no more than the default.
-	write, err := sql.Open(driverName, path+"?"+common+"&_txlock=immediate&_cache_size=-8192")
+	write, err := sql.Open(driverName, fmt.Sprintf("%s?%s&_txlock=immediate&_cache_size=-%d", path, common, writerCacheKiB))
 	if err != nil {
 		return nil, err
 	}

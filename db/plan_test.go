@@ -368,7 +368,7 @@ func TestPlansOfListPagesUseAnOrganisationIndex(t *testing.T) {
 					assertSortedByIndex(t, plan, true, query)
 				}
 			}
-			query, args := ps.s.pageQuery(ps.org, q, false, total, from)
+			query, args := pageQuery(ps.org, q, false, total, from)
 			plan := explainTree(t, ps.s.read, query, args)
 			assertWithinOrganisation(t, details(plan), false, query)
 			if tc.byIndex {
@@ -388,8 +388,8 @@ func TestPlansOfShortSearchesIgnoreTheTrigramIndex(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Query(): %v", err)
 			}
-			withIndex, args := ps.s.pageQuery(ps.org, q, true, sqlPart{}, start{skip: q.Offset()})
-			scan, _ := ps.s.pageQuery(ps.org, q, false, sqlPart{}, start{skip: q.Offset()})
+			withIndex, args := pageQuery(ps.org, q, true, sqlPart{}, start{skip: q.Offset()})
+			scan, _ := pageQuery(ps.org, q, false, sqlPart{}, start{skip: q.Offset()})
 			if withIndex != scan {
 				t.Errorf("pageQuery with indexSearch differs for a short term:\n%s\nvs\n%s", withIndex, scan)
 			}
@@ -433,7 +433,7 @@ func TestPlansOfSearchesThroughTheTrigramIndex(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Query(): %v", err)
 			}
-			query, args := ps.s.pageQuery(ps.org, q, true, sqlPart{}, start{skip: q.Offset()})
+			query, args := pageQuery(ps.org, q, true, sqlPart{}, start{skip: q.Offset()})
 			assertWithinOrganisation(t, explain(t, ps.s.read, query, args), true, query)
 			cq, err := task.ConnectionParams{Filter: tc.params.Filter, SortBy: tc.params.SortBy}.Query(ps.s.cursor)
 			if err != nil {

@@ -110,7 +110,7 @@ func pageIDs(t *testing.T, s *Store, org int, f task.Filter, indexSearch bool) [
 		if err != nil {
 			t.Fatalf("Query(): %v", err)
 		}
-		query, args := s.pageQuery(org, q, indexSearch, sqlPart{}, start{skip: q.Offset()})
+		query, args := pageQuery(org, q, indexSearch, sqlPart{}, start{skip: q.Offset()})
 		rows, err := s.read.Query(query, args...)
 		if err != nil {
 			t.Fatalf("page query (indexSearch %v): %v\nSQL: %s", indexSearch, err, query)

@@ -91,15 +91,11 @@ func (s *Store) ImportTasks(ctx context.Context, org, n int, next func(i int) (t
 	if _, err := s.write.ExecContext(ctx, "PRAGMA cache_size = -1048576"); err != nil { // 1 GiB
 		return err
 	}
-	defer s.write.ExecContext(context.Background(), "PRAGMA cache_size = -2000")
-	// Indexing each title as it arrives costs four times what one rebuild
-	// at the end does: mark the search index stale and stop its triggers;
-	// prepareSearch rebuilds it (as would the next start, should this stop
-	// half way).
+	defer s.write.ExecContext(context.Background(), fmt.Sprintf("PRAGMA cache_size = -%d", writerCacheKiB))
+	// The imported tasks join the search index's unindexed tail; at the
+	// end, prepareSearch indexes them, rebuilding the main index when they
+	// are many (as would the next start, should this stop half way).
 	if s.fts {
-		if _, err := s.write.ExecContext(ctx, "UPDATE search_index SET stale = 1;"+dropSearchTriggers); err != nil {
-			return err
-		}
 		defer func() {
 			if _, err := prepareSearch(context.WithoutCancel(ctx), s.write); err != nil && rerr == nil {
 				rerr = err
@@ -226,7 +222,7 @@ type querier interface {
 // inlineTotal), the page's TotalRecords is read from its rows.
 func (s *Store) listPage(ctx context.Context, db querier, org int, q task.ListQuery, indexSearch bool, total sqlPart, from start) (task.Page, error) {
 	page := task.Page{Items: []task.Task{}, PageSize: q.PageSize, PageIndex: q.PageIndex}
-	query, args := s.pageQuery(org, q, indexSearch, total, from)
+	query, args := pageQuery(org, q, indexSearch, total, from)
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return task.Page{}, err
@@ -261,7 +257,7 @@ const deferredJoinOffset = landmarkEvery
 
 // pageQuery is the SQL of one page of a list, from a start, each row
 // followed by total if it has any SQL.
-func (s *Store) pageQuery(org int, q task.ListQuery, indexSearch bool, total sqlPart, from start) (string, []any) {
+func pageQuery(org int, q task.ListQuery, indexSearch bool, total sqlPart, from start) (string, []any) {
 	col := sortColumns[q.SortBy]
 	where, whereArgs := whereClause(org, q.Filter, indexSearch)
 	if from.after != nil {
