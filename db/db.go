@@ -52,6 +52,8 @@ type Store struct {
 	creates    chan createRequest // to groupWriter
 	writerDone chan struct{}
 	closeOnce  sync.Once
+	closeMu    sync.RWMutex // read-held to send on creates, held to close it
+	closed     bool
 	// Now is the clock read once per write; tests replace it.
 	Now func() time.Time
 }
@@ -144,7 +146,10 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) close() error {
+	s.closeMu.Lock()
+	s.closed = true
 	close(s.creates)
+	s.closeMu.Unlock()
 	<-s.writerDone
 	// As SQLite advises before closing: refresh the planner's statistics
 	// where they have drifted (cheap when they have not).

@@ -1070,3 +1070,48 @@ func TestAnEmptyStoreListsNothing(t *testing.T) {
 			page, page.TotalPages(), page.CurrentPage())
 	}
 }
+
+func TestCreatesRacingCloseAreStoredOrRefusedNeverLost(t *testing.T) {
+	path := dbPath(t)
+	s := open(t, path)
+	ctx := orgContext(t, s, "Acme")
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		stored  []int
+		refused int
+	)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				got, err := s.CreateTask(ctx, simple(t, fmt.Sprintf("racing %d-%d", w, i)))
+				mu.Lock()
+				if err != nil {
+					refused++
+					mu.Unlock()
+					return
+				}
+				stored = append(stored, got.ID)
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	closeStore(t, s) // a send on the writer's closed queue would panic here
+	wg.Wait()
+	if refused != 8 {
+		t.Errorf("%d creators were refused after Close, want all 8", refused)
+	}
+	s = open(t, path)
+	defer s.Close()
+	for _, id := range stored {
+		if _, err := s.Task(ctx, id); err != nil {
+			t.Errorf("acknowledged task %d after reopening: %v", id, err)
+		}
+	}
+	if len(stored) == 0 {
+		t.Errorf("no create succeeded before Close; the test proves nothing")
+	}
+}

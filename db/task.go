@@ -49,10 +49,8 @@ func (s *Store) CreateTask(ctx context.Context, in task.CreateInput) (task.Task,
 	t.UpdatedAt = t.CreatedAt
 
 	req := createRequest{org: org, task: &t, done: make(chan error, 1)}
-	select {
-	case s.creates <- req:
-	case <-ctx.Done():
-		return task.Task{}, ctx.Err()
+	if err := s.queueCreate(ctx, req); err != nil {
+		return task.Task{}, err
 	}
 	if err := <-req.done; err != nil {
 		return task.Task{}, fmt.Errorf("create task: %w", err)

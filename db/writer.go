@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"tasksapi/task"
@@ -19,6 +20,26 @@ type createRequest struct {
 	org  int
 	task *task.Task // its ID is set once stored
 	done chan error // receives the outcome, once
+}
+
+// errClosed refuses a create that arrives after Close.
+var errClosed = errors.New("the store is closed")
+
+// queueCreate hands req to the writer. Close takes closeMu to close
+// s.creates, so a create that races it is refused instead of sending on a
+// closed channel.
+func (s *Store) queueCreate(ctx context.Context, req createRequest) error {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.closed {
+		return errClosed
+	}
+	select {
+	case s.creates <- req:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // groupWriter runs until s.creates is closed. Between groups, it moves
