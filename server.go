@@ -255,7 +255,7 @@ func limitBody(next http.Handler) http.Handler {
 		if r.ContentLength > rest.MaxBodyBytes {
 			w.Header().Set("Connection", "close")
 			if isGraphQL(r) {
-				graph.WriteError(w, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", rest.BodyTooLargeMessage)
+				graph.WriteBodyTooLarge(w, rest.MaxBodyBytes)
 			} else {
 				rest.WriteError(w, http.StatusRequestEntityTooLarge, rest.BodyTooLargeMessage)
 			}

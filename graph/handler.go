@@ -1,11 +1,8 @@
 package graph
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 
@@ -99,21 +96,6 @@ func NewHandler(svc task.Service, guard *access.Guard, limits Limits, log *slog.
 			writeRefusal(w, media, err)
 			return
 		}
-		// Read the body here, so that one over the limit is a 413 rather
-		// than gqlgen's generic read error.
-		body, err := io.ReadAll(r.Body)
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeRequestError(w, media, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "Request body must be at most 1 MiB")
-			return
-		}
-		// A body that is not one JSON value is refused here, whatever the
-		// method, without quoting it back.
-		if len(body) > 0 && !json.Valid(body) {
-			writeRequestError(w, media, http.StatusBadRequest, codeBadRequest, "the request body is not valid JSON")
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
 		srv.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
@@ -141,12 +123,6 @@ func writeRefusal(w http.ResponseWriter, media string, err error) {
 	default:
 		writeRequestError(w, media, http.StatusInternalServerError, codeInternal, internalMessage)
 	}
-}
-
-// WriteError answers as application/json with one GraphQL error and no
-// data entry, for requests refused before they reach the executor.
-func WriteError(w http.ResponseWriter, status int, code, message string) {
-	writeRequestError(w, mediaJSON, status, code, message)
 }
 
 // presentError gives a domain error its GraphQL form. Errors of GraphQL

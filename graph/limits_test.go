@@ -568,8 +568,8 @@ func TestABodyThatIsNotJSONIsRefusedWithoutEchoingIt(t *testing.T) {
 	}
 }
 
-// The REST half refuses such a body with a 400; gqlgen's POST transport
-// decodes the first JSON value and ignores the rest.
+// As REST does, with a 400: a decoder that stopped at the first JSON value
+// would run the query and ignore the rest.
 func TestABodyWithDataAfterItsJSONObjectIsRefused(t *testing.T) {
 	store := openStore(t)
 	key := newTenant(t, store, "acme").key

@@ -3,6 +3,7 @@ package graph
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -29,6 +30,7 @@ const (
 	codeBadRequest           = "BAD_REQUEST"
 	codeMethodNotAllowed     = "METHOD_NOT_ALLOWED"
 	codeUnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE"
+	codePayloadTooLarge      = "PAYLOAD_TOO_LARGE"
 )
 
 // httpTransport serves GraphQL over HTTP GET and POST as the
@@ -77,6 +79,11 @@ func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 		w.Header().Set("Allow", "GET, POST")
 		writeRequestError(w, media, http.StatusMethodNotAllowed, codeMethodNotAllowed,
 			"GraphQL is served by GET (queries) and POST")
+		return
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		writeBodyTooLarge(w, media, tooLarge.Limit)
 		return
 	}
 	if err != nil {
@@ -159,6 +166,22 @@ func writeRequestError(w http.ResponseWriter, media string, status int, code, me
 	writeResponse(w, media, status, requestErrorBody{Errors: gqlerror.List{{
 		Message: message, Extensions: map[string]any{"code": code},
 	}}})
+}
+
+// writeBodyTooLarge refuses a body over the server's limit of limit bytes.
+func writeBodyTooLarge(w http.ResponseWriter, media string, limit int64) {
+	size := fmt.Sprintf("%d bytes", limit)
+	if limit%(1<<20) == 0 {
+		size = fmt.Sprintf("%d MiB", limit>>20)
+	}
+	writeRequestError(w, media, http.StatusRequestEntityTooLarge, codePayloadTooLarge,
+		"Request body must be at most "+size)
+}
+
+// WriteBodyTooLarge refuses, as application/json, a body declared over
+// the server's limit of limit bytes before it is read.
+func WriteBodyTooLarge(w http.ResponseWriter, limit int64) {
+	writeBodyTooLarge(w, mediaJSON, limit)
 }
 
 // internalErrorBody is the answer when a response cannot be encoded.
@@ -263,6 +286,10 @@ func isJSONContent(contentType string) bool {
 func postParams(body io.Reader) (*graphql.RawParams, error) {
 	var p graphql.RawParams
 	if err := decodeOne(body, &p); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, err
+		}
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("the request body is empty: send a JSON object with a query")
 		}

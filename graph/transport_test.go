@@ -224,6 +224,13 @@ func TestStatusesAndBodiesFollowTheGraphQLOverHTTPSpecification(t *testing.T) {
 			want{http.StatusUnsupportedMediaType, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", false}},
 		{"a PUT is refused", "PUT", "", mediaJSON, postJSON(t, `{ __typename }`, nil),
 			want{http.StatusMethodNotAllowed, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", false}},
+		// The method and the media type are judged before a body is read.
+		{"a PUT is refused whatever its body", "PUT", "", mediaJSON, `{not json`,
+			want{http.StatusMethodNotAllowed, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", false}},
+		{"a POST of text/plain is refused whatever its body", "POST", "", "text/plain", `{not json`,
+			want{http.StatusUnsupportedMediaType, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", false}},
+		{"a GET runs from its URL, whatever body it carries", "GET",
+			"query=" + url.QueryEscape(`{ tasks { totalRecords } }`), "", `{not json`, ran},
 	}
 	for _, tc := range tests {
 		for _, accept := range []string{"", mediaJSON, mediaResponse} {
