@@ -218,6 +218,9 @@ func TestRateLimitAllowsABurstOfTwiceTheRatePerKey(t *testing.T) {
 			if got := h.Get("X-RateLimit-Limit"); got != "2" {
 				t.Errorf("attempt %d: X-RateLimit-Limit = %q, want 2", i+1, got)
 			}
+			if got := h.Get("Retry-After"); got != "1" {
+				t.Errorf("attempt %d: Retry-After = %q, want 1 (whole seconds, rounded up)", i+1, got)
+			}
 			retryAfter = e.RetryAfter
 		}
 	})

@@ -31,10 +31,11 @@ const touchEvery = time.Minute
 // key's token bucket. Both interfaces call it and render its errors in
 // their own form, so the rules are the same for REST and GraphQL.
 type Guard struct {
-	store     Store
-	log       *slog.Logger
-	perSecond rate.Limit // 0: no limit
-	burst     int
+	store       Store
+	log         *slog.Logger
+	perSecond   rate.Limit // 0: no limit
+	burst       int
+	limitHeader string // X-RateLimit-Limit
 
 	mu       sync.Mutex
 	verified map[string]verifiedKey // by access key; only authenticated keys get in
@@ -52,18 +53,19 @@ type verifiedKey struct {
 // per key, with bursts of twice that (at least 1); 0 turns the limit off.
 func NewGuard(store Store, perSecond float64, log *slog.Logger) *Guard {
 	return &Guard{
-		store:     store,
-		log:       log,
-		perSecond: rate.Limit(perSecond),
-		burst:     max(1, int(math.Ceil(2*perSecond))),
-		verified:  map[string]verifiedKey{},
-		limiters:  map[int]*rate.Limiter{},
-		touched:   map[int]time.Time{},
+		store:       store,
+		log:         log,
+		perSecond:   rate.Limit(perSecond),
+		burst:       max(1, int(math.Ceil(2*perSecond))),
+		limitHeader: strconv.FormatFloat(perSecond, 'f', -1, 64),
+		verified:    map[string]verifiedKey{},
+		limiters:    map[int]*rate.Limiter{},
+		touched:     map[int]time.Time{},
 	}
 }
 
 // Admit authenticates r and charges its key one request. It sets the
-// X-RateLimit-* headers on h and returns r's context carrying the
+// X-RateLimit-* headers on h (and Retry-After when refused) and returns r's context carrying the
 // principal, or an error with code CodeUnauthenticated or CodeRateLimited.
 func (g *Guard) Admit(r *http.Request, h http.Header) (context.Context, error) {
 	ctx := r.Context()
@@ -136,11 +138,12 @@ func (g *Guard) limiter(keyID int, now time.Time) (*rate.Limiter, bool) {
 }
 
 func (g *Guard) charge(lim *rate.Limiter, now time.Time, h http.Header) error {
-	h.Set("X-RateLimit-Limit", strconv.FormatFloat(float64(g.perSecond), 'f', -1, 64))
+	h.Set("X-RateLimit-Limit", g.limitHeader)
 	res := lim.ReserveN(now, 1)
 	if delay := res.DelayFrom(now); delay > 0 {
 		res.CancelAt(now)
 		h.Set("X-RateLimit-Remaining", "0")
+		h.Set("Retry-After", RetryAfterSeconds(delay))
 		return &task.Error{Code: task.CodeRateLimited, Message: "Too many requests.", RetryAfter: delay}
 	}
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, int(lim.TokensAt(now)))))

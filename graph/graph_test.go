@@ -1069,3 +1069,31 @@ func TestAMutationOverGETIsRefused(t *testing.T) {
 		t.Errorf("totalRecords = %d after a mutation over GET, want 0", n)
 	}
 }
+
+// failingKeys is a real key store whose lookups fail with a detail that
+// must reach the log and never the client.
+type failingKeys struct{ *db.Store }
+
+func (failingKeys) KeyByAccessKey(context.Context, string) (access.StoredKey, error) {
+	return access.StoredKey{}, errors.New("key table unreadable: secret detail")
+}
+
+func TestAFaultWhileAdmittingIsLoggedAndHiddenBehindA500(t *testing.T) {
+	store := openStore(t)
+	key := newTenant(t, store, "acme").key
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	endpoint := startServer(t, graph.NewHandler(store, access.NewGuard(failingKeys{store}, 0, log), graph.DefaultLimits, log))
+
+	r := postQuery(t, endpoint, &key, `{ tasks { totalRecords } }`)
+	if r.status != http.StatusInternalServerError {
+		t.Errorf("status = %d, want 500", r.status)
+	}
+	e := mustRefuse(t, r, "INTERNAL_SERVER_ERROR")
+	if strings.Contains(r.body, "secret detail") || e.Message != "internal server error" {
+		t.Errorf("the answer is %q, want the fixed message and no detail", r.body)
+	}
+	if !strings.Contains(logs.String(), "secret detail") {
+		t.Errorf("the detail was not logged; log:\n%s", logs.String())
+	}
+}

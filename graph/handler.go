@@ -93,7 +93,7 @@ func NewHandler(svc task.Service, guard *access.Guard, limits Limits, log *slog.
 		media := responseMediaType(r.Header)
 		ctx, err := guard.Admit(r, w.Header())
 		if err != nil {
-			writeRefusal(w, media, err)
+			writeRefusal(w, r, media, err, log)
 			return
 		}
 		srv.ServeHTTP(w, r.WithContext(ctx))
@@ -111,16 +111,16 @@ func pageCost(size *int, child int) int {
 
 // writeRefusal answers a request the guard did not admit: the HTTP status
 // says why, and the body is a GraphQL error with the matching code.
-func writeRefusal(w http.ResponseWriter, media string, err error) {
+func writeRefusal(w http.ResponseWriter, r *http.Request, media string, err error, log *slog.Logger) {
 	var te *task.Error
 	errors.As(err, &te)
 	switch task.ErrorCode(err) {
 	case task.CodeUnauthenticated:
 		writeRequestError(w, media, http.StatusUnauthorized, codeUnauthenticated, te.Message)
 	case task.CodeRateLimited:
-		w.Header().Set("Retry-After", access.RetryAfterSeconds(te.RetryAfter))
 		writeRequestError(w, media, http.StatusTooManyRequests, codeRateLimited, te.Message)
 	default:
+		log.ErrorContext(r.Context(), "admitting a request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeRequestError(w, media, http.StatusInternalServerError, codeInternal, internalMessage)
 	}
 }

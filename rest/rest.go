@@ -104,7 +104,6 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case task.CodeUnauthenticated:
 		writeJSON(w, http.StatusUnauthorized, envelope{Message: te.Message})
 	case task.CodeRateLimited:
-		w.Header().Set("Retry-After", access.RetryAfterSeconds(te.RetryAfter))
 		writeJSON(w, http.StatusTooManyRequests, envelope{Message: te.Message})
 	default:
 		a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
