@@ -99,6 +99,25 @@ func TestMetricsCountRequestsByRoute(t *testing.T) {
 	}
 }
 
+func TestNoClientCanGrowTheMetricsWithoutEnd(t *testing.T) {
+	srv := startServer(t, filepath.Join(t.TempDir(), "tasks.db"))
+	do(t, "BREW", srv.URL+"/v1/tasks", "", "")
+	for i := range 205 {
+		query := fmt.Sprintf(`{"query":"query Named%d { tasks { totalRecords } }"}`, i)
+		do(t, "POST", srv.URL+"/query", "application/json", query, auth(srv.creds)...)
+	}
+	_, body := do(t, "GET", srv.URL+"/metrics", "", "")
+	metrics := string(body)
+	if strings.Contains(metrics, `method="BREW"`) || !strings.Contains(metrics, `method="OTHER"`) {
+		t.Errorf("a made-up method is its own label, want it counted as OTHER")
+	}
+	names := regexp.MustCompile(`tasks_graphql_operations_total\{errors="false",operation="([^"]*)"\}`).
+		FindAllStringSubmatch(metrics, -1)
+	if len(names) != 201 || !strings.Contains(metrics, `operation="other"} 5`) {
+		t.Errorf("205 operation names make %d operation labels, want the first 200 and other (5)", len(names))
+	}
+}
+
 // lockedBuffer is a log destination safe for the server's goroutines.
 type lockedBuffer struct {
 	mu  sync.Mutex

@@ -71,6 +71,39 @@ type Metrics struct {
 	requests   *prometheus.CounterVec
 	duration   *prometheus.HistogramVec
 	operations *prometheus.CounterVec
+
+	mu             sync.Mutex
+	operationNames map[string]bool // the operation names counted under their own label
+}
+
+// Every label value comes from a bounded set, so no client can grow the
+// metrics without end: methods outside HTTP's own count as "OTHER", and
+// operation names after the first maxOperations as "other".
+const maxOperations = 200
+
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodPatch: true, http.MethodDelete: true, http.MethodConnect: true,
+	http.MethodOptions: true, http.MethodTrace: true,
+}
+
+func methodLabel(method string) string {
+	if knownMethods[method] {
+		return method
+	}
+	return "OTHER"
+}
+
+// operationLabel is name while fewer than maxOperations names have been
+// seen (or it is one of them), else "other".
+func (m *Metrics) operationLabel(name string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.operationNames[name] || len(m.operationNames) < maxOperations {
+		m.operationNames[name] = true
+		return name
+	}
+	return "other"
 }
 
 // NewMetrics registers the request and GraphQL metrics, Go runtime and
@@ -88,6 +121,7 @@ func NewMetrics(pools map[string]*sql.DB) *Metrics {
 		operations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tasks_graphql_operations_total", Help: "GraphQL operations by name, and whether they had errors.",
 		}, []string{"operation", "errors"}),
+		operationNames: map[string]bool{},
 	}
 	m.registry.MustRegister(m.requests, m.duration, m.operations,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -107,7 +141,7 @@ func (m *Metrics) Operation(name string, hadErrors bool) {
 	if name == "" {
 		name = "anonymous"
 	}
-	m.operations.WithLabelValues(name, strconv.FormatBool(hadErrors)).Inc()
+	m.operations.WithLabelValues(m.operationLabel(name), strconv.FormatBool(hadErrors)).Inc()
 }
 
 // RequestIDHeader carries a request's id, taken from the client when it
@@ -135,8 +169,9 @@ func Requests(next http.Handler, log *slog.Logger, m *Metrics) http.Handler {
 			route = "unmatched"
 		}
 		elapsed := time.Since(start)
-		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Inc()
-		m.duration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
+		method := methodLabel(r.Method)
+		m.requests.WithLabelValues(route, method, strconv.Itoa(rec.status)).Inc()
+		m.duration.WithLabelValues(route, method).Observe(elapsed.Seconds())
 		attrs := []slog.Attr{slog.String("request_id", id), slog.String("method", r.Method),
 			slog.String("route", route), slog.Int("status", rec.status),
 			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000)}
