@@ -13,12 +13,13 @@ import (
 
 var _ access.Store = (*Store)(nil)
 
-const timeLayout = "2006-01-02T15:04:05"
+// stamp is the stored text of a time: the task date-time form, in UTC.
+func stamp(t time.Time) string { return task.NewDateTime(t).String() }
 
 // CreateKey creates the organisation if it is new, and a key in it.
 func (s *Store) CreateKey(ctx context.Context, organisation, label, accessKey string, secretHash []byte) (access.Credentials, error) {
 	creds := access.Credentials{AccessKey: accessKey}
-	now := s.Now().UTC().Format(timeLayout)
+	now := stamp(s.Now())
 	err := inTx(ctx, s.write, func(tx *sql.Tx) error {
 		var err error
 		if creds.OrganisationID, err = ensureOrganisation(ctx, tx, organisation, now); err != nil {
@@ -45,7 +46,7 @@ func (s *Store) Organisation(ctx context.Context, name string) (int, error) {
 	var id int
 	err := inTx(ctx, s.write, func(tx *sql.Tx) error {
 		var err error
-		id, err = ensureOrganisation(ctx, tx, name, s.Now().UTC().Format(timeLayout))
+		id, err = ensureOrganisation(ctx, tx, name, stamp(s.Now()))
 		return err
 	})
 	return id, err
@@ -79,22 +80,33 @@ func (s *Store) Keys(ctx context.Context) ([]access.Key, error) {
 		if err := rows.Scan(&k.ID, &k.Organisation, &k.Label, &k.AccessKey, &created, &lastUsed, &revok); err != nil {
 			return nil, fmt.Errorf("list keys: %w", err)
 		}
-		k.CreatedAt, _ = time.Parse(timeLayout, created)
-		k.LastUsedAt, k.RevokedAt = timePtr(lastUsed), timePtr(revok)
+		c, err := task.ParseDateTime(created)
+		if err != nil {
+			return nil, fmt.Errorf("key %d created_at: %w", k.ID, err)
+		}
+		k.CreatedAt = c.Time()
+		if k.LastUsedAt, err = timePtr(lastUsed); err != nil {
+			return nil, fmt.Errorf("key %d last_used_at: %w", k.ID, err)
+		}
+		if k.RevokedAt, err = timePtr(revok); err != nil {
+			return nil, fmt.Errorf("key %d revoked_at: %w", k.ID, err)
+		}
 		keys = append(keys, k)
 	}
 	return keys, rows.Err()
 }
 
-func timePtr(s sql.NullString) *time.Time {
+// timePtr reads a nullable stored time.
+func timePtr(s sql.NullString) (*time.Time, error) {
 	if !s.Valid {
-		return nil
+		return nil, nil
 	}
-	t, err := time.Parse(timeLayout, s.String)
+	d, err := task.ParseDateTime(s.String)
 	if err != nil {
-		return nil
+		return nil, err
 	}
-	return &t
+	t := d.Time()
+	return &t, nil
 }
 
 // RevokeKey revokes a key. Revoking a revoked key changes nothing.
@@ -109,7 +121,7 @@ func (s *Store) RevokeKey(ctx context.Context, accessKey string) error {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-			s.Now().UTC().Format(timeLayout), id)
+			stamp(s.Now()), id)
 		return err
 	})
 	if err != nil && task.ErrorCode(err) == task.CodeInternal {
@@ -134,7 +146,7 @@ func (s *Store) KeyByAccessKey(ctx context.Context, accessKey string) (access.St
 
 // TouchKey records when a key was last used.
 func (s *Store) TouchKey(ctx context.Context, id int, at time.Time) error {
-	_, err := s.write.ExecContext(ctx, "UPDATE api_keys SET last_used_at = ? WHERE id = ?", at.UTC().Format(timeLayout), id)
+	_, err := s.write.ExecContext(ctx, "UPDATE api_keys SET last_used_at = ? WHERE id = ?", stamp(at), id)
 	return err
 }
 

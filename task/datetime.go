@@ -45,6 +45,9 @@ func (d DateTime) String() string {
 	return string(appendWire(make([]byte, 0, len(dateTimeLayout)), d.t, true))
 }
 
+// Time is d as a time.Time in UTC.
+func (d DateTime) Time() time.Time { return d.t }
+
 // IsZero reports whether d is unset.
 func (d DateTime) IsZero() bool { return d.t.IsZero() }
 
