@@ -16,7 +16,7 @@ import (
 const keysUsage = `usage:
   server keys create --org NAME [--name LABEL] [--db PATH]   create a key (and the organisation if new)
   server keys list [--db PATH]                               list keys, never their secrets
-  server keys revoke ACCESS_KEY [--db PATH]                  revoke a key from the next request on`
+  server keys revoke ACCESS_KEY [--db PATH]                  revoke a key; a running server refuses it within a second`
 
 // runKeys manages API keys in the database a server uses (or will use).
 func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
