@@ -2,6 +2,7 @@ package db
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"tasksapi/task"
@@ -100,4 +101,34 @@ func TestDeepPagesFollowAWrite(t *testing.T) {
 		t.Fatalf("CreateTask: %v", err)
 	}
 	checkPage(t, ps, deep, wholeList(t, ps, task.Filter{}, task.SortByID, task.Desc))
+}
+
+func TestADeepPageHopsOnlyTheFirstTimeAtAWriteVersion(t *testing.T) {
+	ps := newPlanStore(t)
+	rec := recordReads(t, ps)
+	hops := func() (n int, skip any) {
+		for _, q := range rec.take() {
+			switch {
+			case strings.Contains(q.sql, "LIMIT 1 OFFSET"):
+				n++
+			case strings.HasPrefix(q.sql, "SELECT "+taskColumns):
+				skip = q.args[len(q.args)-1]
+			}
+		}
+		return n, skip
+	}
+	deep := task.ListParams{PageIndex: planPtr(250)} // offset 2,500
+	rec.take()
+	if _, err := ps.s.ListTasks(ps.ctx, deep); err != nil {
+		t.Fatalf("ListTasks: %v", err)
+	}
+	if n, skip := hops(); n != 2 || skip != int64(500) {
+		t.Errorf("the first deep page made %d hops and skipped %v tasks, want 2 hops and 500", n, skip)
+	}
+	if _, err := ps.s.ListTasks(ps.ctx, deep); err != nil {
+		t.Fatalf("ListTasks: %v", err)
+	}
+	if n, _ := hops(); n != 0 {
+		t.Errorf("the same page again made %d hops, want none: its landmarks are known", n)
+	}
 }

@@ -6,7 +6,13 @@ package db
 // only in builds with FTS5; without it every search reads titles, which
 // search_test.go covers in both builds.
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"tasksapi/task"
+)
 
 func TestNewTasksAreFoundBeforeAndAfterTheWriterIndexesThem(t *testing.T) {
 	s, org := newSearchStore(t)
@@ -47,4 +53,55 @@ func TestRenamedAndDeletedTasksLeaveEveryPartOfTheIndexInStep(t *testing.T) {
 		}
 	}
 	checkSearches(t, s, org, "zone", "keep", "renamed")
+}
+
+func TestTheWriterIndexesNewTitlesByItself(t *testing.T) {
+	s, org := newSearchStore(t)
+	ids := createTitles(t, s, org, []string{"Indexed in the background"})
+	deadline := time.Now().Add(5 * indexEvery)
+	for deltaThrough(t, s) < ids[0] {
+		if time.Now().After(deadline) {
+			t.Fatalf("delta_through = %d after %v, want the new task %d: the writer never indexed it",
+				deltaThrough(t, s), 5*indexEvery, ids[0])
+		}
+		time.Sleep(indexEvery / 4)
+	}
+	checkSearches(t, s, org, "in the background")
+}
+
+func TestARareTermIsReadThroughTheIndexAndACommonOneIsNot(t *testing.T) {
+	ps := newPlanStore(t)
+	var rare, common string
+	if err := ps.s.read.QueryRow(`SELECT title_fold FROM tasks WHERE organisation_id = ? ORDER BY id LIMIT 1`,
+		ps.org).Scan(&rare); err != nil {
+		t.Fatalf("pick a rare term: %v", err)
+	}
+	if err := ps.s.read.QueryRow(`SELECT substr(title_fold, 1, 4) AS p FROM tasks WHERE organisation_id = ?
+		GROUP BY p ORDER BY count(*) DESC LIMIT 1`, ps.org).Scan(&common); err != nil {
+		t.Fatalf("pick a common term: %v", err)
+	}
+	rec := recordReads(t, ps)
+	for _, tc := range []struct {
+		term      string
+		wantIndex bool
+	}{{rare, true}, {common, false}} {
+		rec.take()
+		page, err := ps.s.ListTasks(ps.ctx, task.ListParams{Filter: task.Filter{Search: &tc.term}})
+		if err != nil {
+			t.Fatalf("ListTasks(%q): %v", tc.term, err)
+		}
+		if len(page.Items) == 0 {
+			t.Fatalf("a search for %q lists nothing; the case proves little", tc.term)
+		}
+		matched := false // by the page's query; the total is always counted through the index
+		for _, q := range rec.take() {
+			if strings.HasPrefix(q.sql, "SELECT "+taskColumns) {
+				matched = matched || strings.Contains(q.sql, "MATCH")
+			}
+		}
+		if matched != tc.wantIndex {
+			t.Errorf("the page of a search for %q (%d matches) read the trigram index: %v, want %v",
+				tc.term, page.TotalRecords, matched, tc.wantIndex)
+		}
+	}
 }
