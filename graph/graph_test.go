@@ -1097,3 +1097,51 @@ func TestAFaultWhileAdmittingIsLoggedAndHiddenBehindA500(t *testing.T) {
 		t.Errorf("the detail was not logged; log:\n%s", logs.String())
 	}
 }
+
+// totalRecorder is a real store that remembers whether the last list or
+// connection asked for its total.
+type totalRecorder struct {
+	task.Service
+	skipTotal *bool
+}
+
+func (r totalRecorder) ListTasks(ctx context.Context, p task.ListParams) (task.Page, error) {
+	*r.skipTotal = p.SkipTotal
+	return r.Service.ListTasks(ctx, p)
+}
+
+func (r totalRecorder) TaskConnection(ctx context.Context, p task.ConnectionParams) (task.Connection, error) {
+	*r.skipTotal = p.SkipTotal
+	return r.Service.TaskConnection(ctx, p)
+}
+
+func TestATotalIsCountedOnlyWhenSelected(t *testing.T) {
+	store := openStore(t)
+	tn := newTenant(t, store, "acme")
+	var skip bool
+	c := client.New(newHandler(totalRecorder{store, &skip}, store, discardLogger()), keyHeaders(tn.key)...)
+	tests := []struct {
+		name, query string
+		wantSkip    bool
+	}{
+		{"a page of items alone skips it", `{ tasks { items { id } pageSize } }`, true},
+		{"totalRecords counts", `{ tasks { totalRecords } }`, false},
+		{"totalPages counts", `{ tasks { totalPages } }`, false},
+		{"totalRecords under an alias counts", `{ t: tasks { n: totalRecords } }`, false},
+		{"totalRecords in a fragment counts", `{ tasks { ...Totals } } fragment Totals on TaskPage { totalRecords }`, false},
+		{"a connection of edges alone skips it", `{ tasksConnection { edges { node { id } } } }`, true},
+		{"totalCount counts", `{ tasksConnection { totalCount } }`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			skip = !tt.wantSkip
+			var out map[string]any
+			if err := c.Post(tt.query, &out); err != nil {
+				t.Fatalf("query: %v", err)
+			}
+			if skip != tt.wantSkip {
+				t.Errorf("SkipTotal = %v, want %v", skip, tt.wantSkip)
+			}
+		})
+	}
+}
