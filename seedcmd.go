@@ -9,7 +9,6 @@ import (
 
 	"tasksapi/db"
 	"tasksapi/seed"
-	"tasksapi/task"
 )
 
 // runSeed fills an organisation with generated tasks, for demos and load
@@ -43,10 +42,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	began := time.Now()
 	gen := seed.New(*seedValue, *n, began)
-	err = store.ImportTasks(ctx, orgID, *n, func(i int) (task.CreateInput, time.Time) {
-		t := gen.Task(i)
-		return t.Input, t.CreatedAt
-	})
+	err = store.ImportTasks(ctx, orgID, *n, gen.Input)
 	if err != nil {
 		return err
 	}

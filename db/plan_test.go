@@ -70,10 +70,7 @@ func newPlanStore(t *testing.T) planStore {
 func importSeed(t *testing.T, s *Store, org int, seedValue uint64, n int) {
 	t.Helper()
 	gen := seed.New(seedValue, n, time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	err := s.ImportTasks(t.Context(), org, n, func(i int) (task.CreateInput, time.Time) {
-		g := gen.Task(i)
-		return g.Input, g.CreatedAt
-	})
+	err := s.ImportTasks(t.Context(), org, n, gen.Input)
 	if err != nil {
 		t.Fatalf("ImportTasks(org %d, %d tasks): %v", org, n, err)
 	}

@@ -39,6 +39,13 @@ func New(seed uint64, n int, end time.Time) *Generator {
 	return &Generator{seed: seed, n: n, end: end.UTC().Truncate(time.Second)}
 }
 
+// Input is the i-th task as ImportTasks takes it: its input and creation
+// time.
+func (g *Generator) Input(i int) (task.CreateInput, time.Time) {
+	t := g.Task(i)
+	return t.Input, t.CreatedAt
+}
+
 // Task returns the i-th task, oldest first.
 func (g *Generator) Task(i int) Task {
 	r := rand.New(rand.NewPCG(g.seed, uint64(i)))

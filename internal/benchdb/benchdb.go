@@ -15,7 +15,6 @@ import (
 	"tasksapi/access"
 	"tasksapi/db"
 	"tasksapi/seed"
-	"tasksapi/task"
 )
 
 // Env1M opts in to the 1M size.
@@ -117,10 +116,7 @@ func seedData(name string, n int) (*Data, error) {
 		return nil, err
 	}
 	gen := seed.New(1, n, SeedEnd)
-	err = store.ImportTasks(ctx, org, n, func(i int) (task.CreateInput, time.Time) {
-		t := gen.Task(i)
-		return t.Input, t.CreatedAt
-	})
+	err = store.ImportTasks(ctx, org, n, gen.Input)
 	if err != nil {
 		return nil, err
 	}
