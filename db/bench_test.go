@@ -271,8 +271,8 @@ func BenchmarkConnectionDeep(b *testing.B) {
 					if err != nil {
 						b.Fatalf("TaskConnection: %v", err)
 					}
-					if len(conn.Edges) != task.DefaultFirst {
-						b.Fatalf("got %d tasks, want %d", len(conn.Edges), task.DefaultFirst)
+					if len(conn.Edges) != task.DefaultPageSize {
+						b.Fatalf("got %d tasks, want %d", len(conn.Edges), task.DefaultPageSize)
 					}
 				}
 			})

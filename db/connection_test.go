@@ -180,8 +180,8 @@ func TestConnectionDefaultsToNewestFirst(t *testing.T) {
 	conn := mustConnect(t, ctx, s, task.ConnectionParams{})
 	want := slices.Clone(all)
 	slices.Reverse(want)
-	if got := connIDs(conn); !slices.Equal(got, want[:task.DefaultFirst]) {
-		t.Errorf("a connection without arguments lists %v, want the %d newest %v", got, task.DefaultFirst, want[:task.DefaultFirst])
+	if got := connIDs(conn); !slices.Equal(got, want[:task.DefaultPageSize]) {
+		t.Errorf("a connection without arguments lists %v, want the %d newest %v", got, task.DefaultPageSize, want[:task.DefaultPageSize])
 	}
 	if !conn.HasNextPage || conn.TotalCount != len(all) {
 		t.Errorf("HasNextPage = %v, TotalCount = %d; want true, %d", conn.HasNextPage, conn.TotalCount, len(all))

@@ -101,13 +101,7 @@ func NewHandler(svc task.Service, guard *access.Guard, limits Limits, log *slog.
 }
 
 // pageCost counts a page's selection once per task it can hold.
-func pageCost(size *int, child int) int {
-	n := task.DefaultPageSize
-	if size != nil {
-		n = max(1, min(*size, task.MaxPageSize))
-	}
-	return n * child
-}
+func pageCost(size *int, child int) int { return task.PageSize(size) * child }
 
 // writeRefusal answers a request the guard did not admit: the HTTP status
 // says why, and the body is a GraphQL error with the matching code.

@@ -10,12 +10,11 @@ import (
 	"fmt"
 )
 
-// Cursor pages: a connection is read forward from a cursor, by the
-// position of the last task seen rather than by a row count, so every
-// page costs what the first does.
-const DefaultFirst = 10
-
 // ConnectionParams is a cursor-paged list request; nil means "not sent".
+// A connection is read forward from a cursor, by the position of the last
+// task seen rather than by a row count, so every page costs what the first
+// does. Its size rules are those of a list's page (DefaultPageSize,
+// MaxPageSize).
 type ConnectionParams struct {
 	Filter    Filter
 	First     *int    // tasks a page, 1 to 100 (more is served as 100), default 10

@@ -76,17 +76,24 @@ func (q ListQuery) Offset() int {
 	return q.PageIndex * q.PageSize
 }
 
+// PageSize is the number of tasks a page of the requested size holds: the
+// default when none is asked for, at most MaxPageSize. A size below 1 is
+// refused by Query; here it counts as 1.
+func PageSize(requested *int) int {
+	if requested == nil {
+		return DefaultPageSize
+	}
+	return max(1, min(*requested, MaxPageSize))
+}
+
 // Query checks p and applies the defaults: ten tasks a page, the first page,
 // newest first. A sortBy without a sortOrder sorts ascending.
 func (p ListParams) Query() (ListQuery, error) {
 	var errs fieldErrors
-	q := ListQuery{Filter: p.Filter, PageSize: DefaultPageSize, SortBy: SortByID, SortOrder: Desc, SkipTotal: p.SkipTotal}
+	q := ListQuery{Filter: p.Filter, PageSize: PageSize(p.PageSize), SortBy: SortByID, SortOrder: Desc, SkipTotal: p.SkipTotal}
 
-	if p.PageSize != nil {
-		q.PageSize = min(*p.PageSize, MaxPageSize)
-		if *p.PageSize < 1 {
-			errs.add("pageSize", "must be at least 1")
-		}
+	if p.PageSize != nil && *p.PageSize < 1 {
+		errs.add("pageSize", "must be at least 1")
 	}
 	if p.PageIndex != nil {
 		q.PageIndex = *p.PageIndex
