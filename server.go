@@ -198,7 +198,7 @@ type app struct {
 	corsOrigins []string
 	log         *slog.Logger
 	metrics     *observe.Metrics
-	ready       func(context.Context) error // nil when the database can serve
+	ready       func(context.Context) error // returns nil when the database can serve
 }
 
 // handler routes every endpoint of the API.
