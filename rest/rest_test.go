@@ -61,7 +61,8 @@ func newHandler(t testing.TB, wrap func(task.Service) task.Service, rateLimit fl
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	mux := http.NewServeMux()
 	rest.New(svc, access.NewGuard(store, rateLimit, log), log).Register(mux)
-	return rest.JSONErrors(mux), store, creds
+	// The server caps every request's body (limitBody); so do these.
+	return http.MaxBytesHandler(rest.JSONErrors(mux), rest.MaxBodyBytes), store, creds
 }
 
 // keyFor makes a key of another organisation.

@@ -119,7 +119,7 @@ func (a *API) getTask(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) createTask(w http.ResponseWriter, r *http.Request) error {
-	in, err := decodeCreate(w, r)
+	in, err := decodeCreate(r)
 	if err != nil {
 		return err
 	}
@@ -217,12 +217,12 @@ func listParams(rawQuery string) (task.ListParams, error) {
 // decodeCreate reads a create body. A field of the wrong JSON type is a
 // validation error on that field; everything else about the values is left
 // to task.NewTask. Unknown fields, activity_type among them, are ignored.
-func decodeCreate(w http.ResponseWriter, r *http.Request) (task.CreateInput, error) {
+func decodeCreate(r *http.Request) (task.CreateInput, error) {
 	var in task.CreateInput
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 		return in, &httpError{http.StatusUnsupportedMediaType, "Content-Type must be application/json"}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes)) // also capped by the server
+	body, err := io.ReadAll(r.Body) // capped at MaxBodyBytes by the server, for every route
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return in, &httpError{http.StatusRequestEntityTooLarge, BodyTooLargeMessage}
