@@ -77,13 +77,13 @@ func NewTask(in CreateInput) (Task, error) {
 
 	if in.Priority != nil {
 		if !in.Priority.Valid() {
-			errs.add("priority", "must be between 0 and 4")
+			errs.add("priority", msgPriorityRange)
 		}
 		t.Priority = *in.Priority
 	}
 	if in.Status != nil {
 		if !in.Status.Valid() {
-			errs.add("status", "must be between 0 and 4")
+			errs.add("status", msgStatusRange)
 		}
 		t.Status = *in.Status
 	}

@@ -119,10 +119,10 @@ func (p ListParams) Query() (ListQuery, error) {
 		f.Search = nil
 	}
 	if f.Status != nil && !f.Status.Valid() {
-		errs.add("status", "must be between 0 and 4")
+		errs.add("status", msgStatusRange)
 	}
 	if f.Priority != nil && !f.Priority.Valid() {
-		errs.add("priority", "must be between 0 and 4")
+		errs.add("priority", msgPriorityRange)
 	}
 	checkPositive(&errs, "assignedUserId", f.AssignedUserID)
 	if f.DueDateFrom != nil && f.DueDateTo != nil && f.DueDateFrom.After(*f.DueDateTo) {

@@ -6,6 +6,7 @@ package task
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 )
 
@@ -57,6 +58,13 @@ const (
 
 // Valid reports whether p is one of the defined priorities.
 func (p Priority) Valid() bool { return p >= PriorityNone && p <= PriorityUrgent }
+
+// The messages that refuse what Valid does not accept, for any field of
+// these types.
+var (
+	msgStatusRange   = fmt.Sprintf("must be between %d and %d", StatusOpen, StatusNoShow)
+	msgPriorityRange = fmt.Sprintf("must be between %d and %d", PriorityNone, PriorityUrgent)
+)
 
 // Defaults applied when a client leaves a field out (or sends null).
 const (
