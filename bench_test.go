@@ -24,10 +24,6 @@ import (
 	"tasksapi/observe"
 )
 
-// benchTaskFields selects every field of a task, as REST always sends.
-const benchTaskFields = `id activityId title activityType status priority startDatetime endDatetime
-	dueDate description dealId contactId assignedUserId tagIds createdAt updatedAt`
-
 // benchServer is the full handler over a seeded store, and a key.
 type benchServer struct {
 	handler http.Handler
@@ -108,7 +104,7 @@ func BenchmarkListRESTvsGraphQL(b *testing.B) {
 		func(int) benchRequest { return benchRequest{method: http.MethodGet, target: "/v1/tasks"} },
 		func(int) benchRequest {
 			return graphQLRequest(`query List { tasks(pageSize: 10) { currentPage totalRecords totalPages
-				items { `+benchTaskFields+` } } }`, nil)
+				items { `+benchdb.TaskFields+` } } }`, nil)
 		})
 }
 
@@ -119,7 +115,7 @@ func BenchmarkGetRESTvsGraphQL(b *testing.B) {
 			return benchRequest{method: http.MethodGet, target: "/v1/tasks/" + strconv.Itoa(n/2)}
 		},
 		func(n int) benchRequest {
-			return graphQLRequest(`query Get($id: ID!) { task(id: $id) { `+benchTaskFields+` } }`,
+			return graphQLRequest(`query Get($id: ID!) { task(id: $id) { `+benchdb.TaskFields+` } }`,
 				map[string]any{"id": strconv.Itoa(n / 2)})
 		})
 }

@@ -23,20 +23,16 @@ import (
 	"tasksapi/internal/benchdb"
 )
 
-// benchTaskFields selects every field of a task.
-const benchTaskFields = `id activityId title activityType status priority startDatetime endDatetime
-	dueDate description dealId contactId assignedUserId tagIds createdAt updatedAt`
-
 // The queries measured, as a frontend would send them.
 const (
 	// benchListQuery is the REST default list's equal: ten newest tasks,
 	// every field, and the totals.
 	benchListQuery = `query List { tasks(pageSize: 10) { currentPage totalRecords totalPages pageSize pageIndex
-		items { ` + benchTaskFields + ` } } }`
+		items { ` + benchdb.TaskFields + ` } } }`
 	benchConnectionQuery = `query Page { tasksConnection(first: 10, sortBy: DUE_DATE) { totalCount
 		pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-		edges { cursor node { ` + benchTaskFields + ` } } } }`
-	benchGetQuery = `query Get($id: ID!) { task(id: $id) { ` + benchTaskFields + ` } }`
+		edges { cursor node { ` + benchdb.TaskFields + ` } } } }`
+	benchGetQuery = `query Get($id: ID!) { task(id: $id) { ` + benchdb.TaskFields + ` } }`
 )
 
 func TestMain(m *testing.M) {

@@ -20,6 +20,11 @@ import (
 // Env1M opts in to the 1M size.
 const Env1M = "TASKS_BENCH_1M"
 
+// TaskFields selects every field of a task in GraphQL, as REST always
+// sends them.
+const TaskFields = `id activityId title activityType status priority startDatetime endDatetime
+	dueDate description dealId contactId assignedUserId tagIds createdAt updatedAt`
+
 // SeedEnd fixes the end of the generated tasks' two years, so that every
 // run seeds exactly the same tasks.
 var SeedEnd = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
