@@ -191,6 +191,46 @@ func TestTotalsFollowTasksChangedAndDeletedInTheDatabase(t *testing.T) {
 	}
 }
 
+func TestUpgradingToTaskCountsCountsEachOrganisationsOwnTasks(t *testing.T) {
+	// A database as the release before migration 0008 left it: two
+	// organisations of different sizes, no task_count column.
+	s, _, path := newStore(t)
+	ctx := orgContext(t, s, "Acme")
+	other := orgContext(t, s, "Globex")
+	countFixture(t, ctx, other, s)
+	mustCreate(t, other, s, simple(t, "one more for Globex"))
+	closeStore(t, s)
+	conn := rawDB(t, path)
+	for _, stmt := range []string{
+		"DROP TRIGGER tasks_count_insert", "DROP TRIGGER tasks_count_delete", "DROP TRIGGER tasks_count_update",
+		"ALTER TABLE organisations DROP COLUMN task_count",
+		// Stand-ins for the triggers 0008 replaces.
+		"CREATE TRIGGER tasks_count_insert AFTER INSERT ON tasks BEGIN SELECT 1; END",
+		"CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks BEGIN SELECT 1; END",
+		"CREATE TRIGGER tasks_count_update AFTER UPDATE ON tasks BEGIN SELECT 1; END",
+		"PRAGMA user_version = 7",
+	} {
+		if _, err := conn.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	conn.Close()
+
+	s = open(t, path)
+	defer s.Close()
+	conn = rawDB(t, path)
+	defer conn.Close()
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+	}{{"Acme", ctx}, {"Globex", other}} {
+		want := rawTotal(t, conn, orgID(t, c.ctx), task.Filter{})
+		if got := mustList(t, c.ctx, s, task.ListParams{}).TotalRecords; got != want {
+			t.Errorf("after the upgrade, %s's total = %d, want its %d tasks", c.name, got, want)
+		}
+	}
+}
+
 func TestTotalsOfADatabaseUpgradedWithTasksInIt(t *testing.T) {
 	// Release 1 had no task_counts: migration 0003 must fill it from the
 	// rows already there.
