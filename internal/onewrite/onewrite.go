@@ -1,0 +1,122 @@
+// Package onewrite sends an HTTP/1.1 response that just outgrows net/http's
+// 4 KiB connection buffer in one write to the socket rather than two.
+//
+// net/http buffers each connection's output in 4 KiB. A response of, say,
+// 4.1 KiB with its headers leaves as a full buffer while the handler
+// writes, then its last few bytes when the handler returns: two writes,
+// and on loopback or a fast network the second costs as much as the first
+// (a default page of tasks is just such a response, and the second write
+// was a tenth of its cost). Here a full buffer flushed from inside a
+// handler's Write is held back and sent together with the next write,
+// which always follows, since a buffer fills only when the bytes written
+// do not fit in it.
+//
+// Use all three parts: Listener for the connections, ConnContext as the
+// server's ConnContext, and Handler around the handler. A request on a
+// connection that Listener did not accept is served unchanged.
+package onewrite
+
+import (
+	"context"
+	"net"
+	"net/http"
+)
+
+// connBuffer is the size of net/http's per-connection write buffer. Were
+// it ever another size, no write would be held: only the flush of a full
+// buffer of exactly this size is, and a net/http write of this size from
+// inside a handler's Write can only be that.
+const connBuffer = 4 << 10
+
+// Listener wraps ln so that its connections can hold a full buffer back.
+func Listener(ln net.Listener) net.Listener { return listener{ln} }
+
+type listener struct{ net.Listener }
+
+func (l listener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &conn{Conn: c}, nil
+}
+
+type connKey struct{}
+
+// ConnContext is an http.Server ConnContext: it gives a request's handler
+// its connection.
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
+	if c, ok := c.(*conn); ok {
+		return context.WithValue(ctx, connKey{}, c)
+	}
+	return ctx
+}
+
+// Handler marks the time next spends in each Write, the only time a full
+// buffer is held back.
+func Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := r.Context().Value(connKey{}).(*conn); ok {
+			w = &writer{ResponseWriter: w, conn: c}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type writer struct {
+	http.ResponseWriter
+	conn *conn
+}
+
+func (w *writer) Write(p []byte) (int, error) {
+	w.conn.inHandlerWrite = true
+	defer func() { w.conn.inHandlerWrite = false }()
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// conn is a connection that can hold one full buffer back. net/http
+// writes a connection from one goroutine at a time (its handler runs on
+// the connection's goroutine), so its fields need no lock.
+type conn struct {
+	net.Conn
+	inHandlerWrite bool
+	held           []byte // a full buffer waiting for the rest of its response
+	buf            []byte // held's storage, kept for the connection's next response
+}
+
+func (c *conn) Write(p []byte) (int, error) {
+	if len(c.held) == 0 {
+		if c.inHandlerWrite && len(p) == connBuffer {
+			// net/http reuses the buffer it hands us: keep a copy.
+			c.held = append(c.buf[:0], p...)
+			return len(p), nil
+		}
+		return c.Conn.Write(p)
+	}
+	held := c.held
+	c.held = nil
+	if len(p) <= connBuffer {
+		// The usual case: the response's last bytes. One copy, one write.
+		out := append(held, p...)
+		c.buf = out[:0]
+		n, err := c.Conn.Write(out)
+		return max(n-len(held), 0), err
+	}
+	// A large remainder is not copied; on TCP, the two go in one writev.
+	c.buf = held[:0]
+	bufs := net.Buffers{held, p}
+	n, err := bufs.WriteTo(c.Conn)
+	return max(int(n)-len(held), 0), err
+}
+
+// CloseWrite half-closes the connection when the underlying one can, as
+// net/http does before closing, so a client reads the whole response.
+func (c *conn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
