@@ -4,7 +4,6 @@
 package rest
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"net/http"
 	"path"
 	"strconv"
-	"sync"
 
 	"tasksapi/access"
 	"tasksapi/task"
@@ -48,11 +46,11 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/openapi.json", serveOpenAPI) // no key: the document is public
 }
 
-// envelope is the body of every response.
+// envelope is the body of every refusal; a success's is written by hand
+// (see wire.go).
 type envelope struct {
-	Success bool                `json:"success"`
+	Success bool                `json:"success"` // always false
 	Message string              `json:"message,omitempty"`
-	Data    any                 `json:"data,omitempty"`
 	Errors  map[string][]string `json:"errors,omitempty"`
 }
 
@@ -117,33 +115,25 @@ func WriteError(w http.ResponseWriter, status int, message string) {
 	writeJSON(w, status, envelope{Message: message})
 }
 
+// writeJSON answers with a refusal.
 func writeJSON(w http.ResponseWriter, status int, env envelope) {
-	buf := buffers.Get().(*bytes.Buffer)
-	defer putBuffer(buf)
-	buf.Reset()
-	if err := json.NewEncoder(buf).Encode(env); err != nil {
+	b, err := json.Marshal(env)
+	if err != nil {
 		// Envelopes hold only encodable values: this is a bug, which
 		// recoverPanics logs and answers with a 500.
 		panic(fmt.Errorf("encode response: %w", err))
 	}
-	// A body written whole, with its length, is sent as it is rather than
-	// in HTTP chunks, in as few writes as net/http's 4 KiB connection
-	// buffer allows.
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	writeBody(w, status, append(b, '\n'))
 }
 
-var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// putBuffer keeps buf for the next response unless an unusually large
-// body grew it.
-func putBuffer(buf *bytes.Buffer) {
-	if buf.Cap() <= 256<<10 {
-		buffers.Put(buf)
-	}
+// writeBody sends a JSON body. A body written whole, with its length, is
+// sent as it is rather than in HTTP chunks.
+func writeBody(w http.ResponseWriter, status int, b []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
 }
 
 // JSONErrors wraps mux so that the 404 and 405 answers it gives for paths

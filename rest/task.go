@@ -46,45 +46,6 @@ var sortFields = map[string]task.SortField{
 	"updated_at":     task.SortByUpdatedAt,
 }
 
-// taskJSON is a task as the YSUITE API writes it: every field, nulls
-// included.
-type taskJSON struct {
-	ActivityID     int            `json:"activity_id"`
-	Title          string         `json:"title"`
-	ActivityType   string         `json:"activity_type"`
-	Status         task.Status    `json:"status"`
-	Priority       task.Priority  `json:"priority"`
-	StartDatetime  task.DateTime  `json:"start_datetime"`
-	EndDatetime    *task.DateTime `json:"end_datetime"`
-	DueDate        task.Date      `json:"due_date"`
-	Description    *string        `json:"description"`
-	DealID         *int           `json:"deal_id"`
-	Cstid          *int           `json:"cstid"`
-	AssignedUserID *int           `json:"assigned_user_id"`
-	Tags           []int          `json:"tags"`
-	CreatedAt      task.DateTime  `json:"created_at"`
-	UpdatedAt      task.DateTime  `json:"updated_at"`
-}
-
-func toJSON(t task.Task) taskJSON {
-	return taskJSON{
-		ActivityID: t.ID, Title: t.Title, ActivityType: t.ActivityType(),
-		Status: t.Status, Priority: t.Priority,
-		StartDatetime: t.StartDatetime, EndDatetime: t.EndDatetime, DueDate: t.DueDate,
-		Description: t.Description, DealID: t.DealID, Cstid: t.ContactID,
-		AssignedUserID: t.AssignedUserID, Tags: t.TagIDs,
-		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
-	}
-}
-
-// pageJSON is the data of a list response.
-type pageJSON struct {
-	Data         []taskJSON `json:"data"`
-	CurrentPage  int        `json:"current_page"`
-	TotalRecords int        `json:"total_records"`
-	TotalPages   int        `json:"total_pages"`
-}
-
 func (a *API) listTasks(w http.ResponseWriter, r *http.Request) error {
 	p, err := listParams(r.URL.RawQuery)
 	if err != nil {
@@ -94,14 +55,10 @@ func (a *API) listTasks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	data := pageJSON{
-		Data:        make([]taskJSON, len(page.Items)),
-		CurrentPage: page.CurrentPage(), TotalRecords: page.TotalRecords, TotalPages: page.TotalPages(),
-	}
-	for i, t := range page.Items {
-		data.Data[i] = toJSON(t)
-	}
-	writeJSON(w, http.StatusOK, envelope{Success: true, Data: data})
+	buf := bodies.Get().(*[]byte)
+	defer putBody(buf)
+	*buf = appendPageBody((*buf)[:0], page)
+	writeBody(w, http.StatusOK, *buf)
 	return nil
 }
 
@@ -114,7 +71,7 @@ func (a *API) getTask(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, envelope{Success: true, Data: toJSON(t)})
+	writeBody(w, http.StatusOK, appendTaskBody(nil, "", t))
 	return nil
 }
 
@@ -127,7 +84,7 @@ func (a *API) createTask(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, envelope{Success: true, Message: "Task activity created successfully.", Data: toJSON(t)})
+	writeBody(w, http.StatusOK, appendTaskBody(nil, "Task activity created successfully.", t))
 	return nil
 }
 

@@ -63,8 +63,11 @@ func (d DateTime) Date() Date {
 // MarshalText writes the wire form; encoding/json quotes it. (A text
 // marshaler, unlike MarshalJSON, spares the encoder re-checking the output.)
 func (d DateTime) MarshalText() ([]byte, error) {
-	return appendWire(make([]byte, 0, len(dateTimeLayout)), d.t, true), nil
+	return d.AppendText(make([]byte, 0, len(dateTimeLayout)))
 }
+
+// AppendText appends the wire form to b.
+func (d DateTime) AppendText(b []byte) ([]byte, error) { return appendWire(b, d.t, true), nil }
 
 // MarshalGQL and UnmarshalGQL make DateTime the GraphQL DateTime scalar.
 func (d DateTime) MarshalGQL(w io.Writer) { _, _ = w.Write(quote(d.String())) }
@@ -106,8 +109,11 @@ func (d Date) After(other Date) bool { return d.t.After(other.t) }
 
 // MarshalText writes the wire form; encoding/json quotes it.
 func (d Date) MarshalText() ([]byte, error) {
-	return appendWire(make([]byte, 0, len(dateLayout)), d.t, false), nil
+	return d.AppendText(make([]byte, 0, len(dateLayout)))
 }
+
+// AppendText appends the wire form to b.
+func (d Date) AppendText(b []byte) ([]byte, error) { return appendWire(b, d.t, false), nil }
 
 // MarshalGQL and UnmarshalGQL make Date the GraphQL Date scalar.
 func (d Date) MarshalGQL(w io.Writer) { _, _ = w.Write(quote(d.String())) }
