@@ -68,8 +68,9 @@ func (s *Store) connectionPage(ctx context.Context, db querier, org int, q task.
 	if total.sql != "" {
 		extra = append(extra, &conn.TotalCount)
 	}
+	scan := newTaskScanner(extra...)
 	for rows.Next() {
-		t, err := scanTask(rows, extra...)
+		t, err := scan.scan(rows)
 		if err != nil {
 			return task.Connection{}, err
 		}

@@ -230,8 +230,9 @@ func (s *Store) listPage(ctx context.Context, db querier, org int, q task.ListQu
 	if total.sql != "" {
 		extra = []any{&page.TotalRecords}
 	}
+	scan := newTaskScanner(extra...)
 	for rows.Next() {
-		t, err := scanTask(rows, extra...)
+		t, err := scan.scan(rows)
 		if err != nil {
 			return task.Page{}, err
 		}
@@ -346,46 +347,80 @@ func nullableText(d *task.DateTime) any {
 type scanner interface{ Scan(dest ...any) error }
 
 // scanTask reads the columns of taskColumns, then any extra ones into
-// extra.
+// extra's pointers, from one row.
 func scanTask(row scanner, extra ...any) (task.Task, error) {
-	var (
-		t                         task.Task
-		start, due, created, upd  string
-		tags                      []byte
-		end                       sql.NullString
-		description               sql.NullString
-		deal, contact, assignedTo sql.NullInt64
-	)
-	err := row.Scan(append([]any{&t.ID, &t.Title, &t.Status, &t.Priority, &start, &end, &due,
-		&description, &deal, &contact, &assignedTo, &created, &upd, &tags}, extra...)...)
-	if err != nil {
+	return newTaskScanner(extra...).scan(row)
+}
+
+// taskScanner reads rows of taskColumns (then any extra columns) into
+// destinations it keeps from row to row: a page's rows share them rather
+// than each allocating its own.
+type taskScanner struct {
+	id, status, priority      int64
+	title, start, due         string
+	created, updated          string
+	tags                      []byte
+	end, description          sql.NullString
+	deal, contact, assignedTo sql.NullInt64
+	dest                      []any
+}
+
+func newTaskScanner(extra ...any) *taskScanner {
+	s := &taskScanner{}
+	s.dest = append([]any{&s.id, &s.title, &s.status, &s.priority, &s.start, &s.end, &s.due,
+		&s.description, &s.deal, &s.contact, &s.assignedTo, &s.created, &s.updated, &s.tags}, extra...)
+	return s
+}
+
+// optional holds a task's optional fields, so that one allocation serves
+// every pointer of a row.
+type optional struct {
+	end         task.DateTime
+	description string
+	ids         [3]int // deal, contact, assigned user
+}
+
+func (s *taskScanner) scan(row scanner) (task.Task, error) {
+	if err := row.Scan(s.dest...); err != nil {
 		return task.Task{}, err
 	}
-	if t.StartDatetime, err = task.ParseDateTime(start); err != nil {
+	t := task.Task{ID: int(s.id), Title: s.title, Status: task.Status(s.status), Priority: task.Priority(s.priority)}
+	var err error
+	if t.StartDatetime, err = task.ParseDateTime(s.start); err != nil {
 		return task.Task{}, fmt.Errorf("task %d start_datetime: %w", t.ID, err)
 	}
-	if t.CreatedAt, err = task.ParseDateTime(created); err != nil {
+	if t.CreatedAt, err = task.ParseDateTime(s.created); err != nil {
 		return task.Task{}, fmt.Errorf("task %d created_at: %w", t.ID, err)
 	}
-	if t.UpdatedAt, err = task.ParseDateTime(upd); err != nil {
+	if t.UpdatedAt, err = task.ParseDateTime(s.updated); err != nil {
 		return task.Task{}, fmt.Errorf("task %d updated_at: %w", t.ID, err)
 	}
-	if end.Valid {
-		e, err := task.ParseDateTime(end.String)
-		if err != nil {
-			return task.Task{}, fmt.Errorf("task %d end_datetime: %w", t.ID, err)
-		}
-		t.EndDatetime = &e
-	}
-	if t.DueDate, err = task.ParseDate(due); err != nil {
+	if t.DueDate, err = task.ParseDate(s.due); err != nil {
 		return task.Task{}, fmt.Errorf("task %d due_date: %w", t.ID, err)
 	}
-	if description.Valid {
-		t.Description = &description.String
-	}
-	t.DealID, t.ContactID, t.AssignedUserID = intPtr(deal), intPtr(contact), intPtr(assignedTo)
-	if t.TagIDs, err = parseTags(tags); err != nil {
+	if t.TagIDs, err = parseTags(s.tags); err != nil {
 		return task.Task{}, fmt.Errorf("task %d tag_ids: %w", t.ID, err)
+	}
+	o := new(optional)
+	if s.end.Valid {
+		if o.end, err = task.ParseDateTime(s.end.String); err != nil {
+			return task.Task{}, fmt.Errorf("task %d end_datetime: %w", t.ID, err)
+		}
+		t.EndDatetime = &o.end
+	}
+	if s.description.Valid {
+		o.description = s.description.String
+		t.Description = &o.description
+	}
+	ids := [...]struct {
+		n   sql.NullInt64
+		dst **int
+	}{{s.deal, &t.DealID}, {s.contact, &t.ContactID}, {s.assignedTo, &t.AssignedUserID}}
+	for i, id := range ids {
+		if id.n.Valid {
+			o.ids[i] = int(id.n.Int64)
+			*id.dst = &o.ids[i]
+		}
 	}
 	return t, nil
 }
@@ -422,12 +457,4 @@ func parseTags(b []byte) ([]int, error) {
 		ids = append(ids, id)
 	}
 	return ids, nil
-}
-
-func intPtr(n sql.NullInt64) *int {
-	if !n.Valid {
-		return nil
-	}
-	v := int(n.Int64)
-	return &v
 }
