@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"time"
 )
 
@@ -70,7 +69,7 @@ func (d DateTime) MarshalText() ([]byte, error) {
 func (d DateTime) AppendText(b []byte) ([]byte, error) { return appendWire(b, d.t, true), nil }
 
 // MarshalGQL and UnmarshalGQL make DateTime the GraphQL DateTime scalar.
-func (d DateTime) MarshalGQL(w io.Writer) { _, _ = w.Write(quote(d.String())) }
+func (d DateTime) MarshalGQL(w io.Writer) { writeQuoted(w, d.t, true) }
 
 func (d *DateTime) UnmarshalGQL(v any) error {
 	s, ok := v.(string)
@@ -116,7 +115,7 @@ func (d Date) MarshalText() ([]byte, error) {
 func (d Date) AppendText(b []byte) ([]byte, error) { return appendWire(b, d.t, false), nil }
 
 // MarshalGQL and UnmarshalGQL make Date the GraphQL Date scalar.
-func (d Date) MarshalGQL(w io.Writer) { _, _ = w.Write(quote(d.String())) }
+func (d Date) MarshalGQL(w io.Writer) { writeQuoted(w, d.t, false) }
 
 func (d *Date) UnmarshalGQL(v any) error {
 	s, ok := v.(string)
@@ -137,7 +136,13 @@ func scalarError(msg string) *Error {
 	return Invalid("", msg)
 }
 
-func quote(s string) []byte { return strconv.AppendQuote(nil, s) }
+// writeQuoted writes the wire form of t as a JSON string, in one write:
+// the form has nothing to escape.
+func writeQuoted(w io.Writer, t time.Time, withTime bool) {
+	b := make([]byte, 0, len(dateTimeLayout)+2)
+	b = append(appendWire(append(b, '"'), t, withTime), '"')
+	_, _ = w.Write(b)
+}
 
 // The wire forms are fixed, so they are read and written digit by digit:
 // time.Parse accepts more than they allow (fractional seconds, one-digit
