@@ -89,7 +89,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		tuneGC(getenv)
-		return serve(ctx, cfg, newLogger(cfg, stderr), stderr, nil)
+		logs := observe.NewLogWriter(stderr, logFlushInterval)
+		defer logs.Close()
+		return serve(ctx, cfg, newLogger(cfg, logs), stderr, nil)
 	case "keys":
 		return runKeys(ctx, args, getenv, stdout, stderr)
 	case "seed":
@@ -106,6 +108,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 	}
 }
+
+// logFlushInterval bounds how late a log line reaches stderr: lines are
+// written out together rather than one system call each.
+const logFlushInterval = 100 * time.Millisecond
 
 // Garbage collector defaults for serving, used unless GOGC or GOMEMLIMIT
 // is set. The server's live heap is a few MiB while every request
