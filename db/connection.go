@@ -99,7 +99,7 @@ func connectionQuery(org int, q task.ConnectionQuery, indexSearch bool, total sq
 	}
 	// One more row than the page tells whether a next page exists.
 	return "SELECT " + withTotal(taskColumns+", "+col, total) + " FROM tasks" + where +
-		orderBy(col, q.SortOrder) + " LIMIT ?", append(args, q.First+1)
+		orderBy(col, q.SortOrder) + limitClause(q.First+1), args
 }
 
 // nullableSortColumn is the one sort column that can be NULL.

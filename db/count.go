@@ -24,7 +24,7 @@ func (s *Store) countTasks(ctx context.Context, tx *sql.Tx, org int, f task.Filt
 	}
 
 	var version int64
-	if err := tx.QueryRowContext(ctx, "SELECT write_version FROM organisations WHERE id = ?", org).Scan(&version); err != nil {
+	if err := tx.QueryRowContext(ctx, "SELECT write_version FROM organisations WHERE id = "+bound, org).Scan(&version); err != nil {
 		return 0, err
 	}
 	key := countKey{org: org, version: version, filter: filterKey(f)}
@@ -53,17 +53,17 @@ func counterTotal(org int, f task.Filter) (sqlPart, bool) {
 		return sqlPart{}, false
 	}
 	if f == (task.Filter{}) {
-		return sqlPart{"SELECT task_count FROM organisations WHERE id = ?", []any{org}}, true
+		return sqlPart{"SELECT task_count FROM organisations WHERE id = " + bound, []any{org}}, true
 	}
-	table, where, args := "task_counts", "organisation_id = ?", []any{org}
+	table, where, args := "task_counts", "organisation_id = "+bound, []any{org}
 	if f.AssignedUserID != nil {
-		table, where, args = "task_counts_by_user", where+" AND assigned_user_id = ?", append(args, *f.AssignedUserID)
+		table, where, args = "task_counts_by_user", where+" AND assigned_user_id = "+bound, append(args, *f.AssignedUserID)
 	}
 	if f.Status != nil {
-		where, args = where+" AND status = ?", append(args, *f.Status)
+		where, args = where+" AND status = "+bound, append(args, *f.Status)
 	}
 	if f.Priority != nil {
-		where, args = where+" AND priority = ?", append(args, *f.Priority)
+		where, args = where+" AND priority = "+bound, append(args, *f.Priority)
 	}
 	return sqlPart{"SELECT coalesce(sum(n), 0) FROM " + table + " WHERE " + where, args}, true
 }

@@ -58,7 +58,7 @@ func newLandmarks() *landmarks {
 func (s *Store) landmark(ctx context.Context, tx *sql.Tx, org int, q task.ListQuery) (start, error) {
 	need := q.Offset() / landmarkEvery
 	var version int64
-	if err := tx.QueryRowContext(ctx, "SELECT write_version FROM organisations WHERE id = ?", org).Scan(&version); err != nil {
+	if err := tx.QueryRowContext(ctx, "SELECT write_version FROM organisations WHERE id = "+bound, org).Scan(&version); err != nil {
 		return start{}, err
 	}
 	key := landmarkKey{org: org, version: version, filter: filterKey(q.Filter), sortBy: q.SortBy, order: q.SortOrder}

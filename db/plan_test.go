@@ -731,3 +731,72 @@ func TestPlansOfEveryQueryAListRunsAvoidTableScans(t *testing.T) {
 		})
 	}
 }
+
+// replanned finds what makes SQLite plan a statement again each time the
+// driver runs it (see bound and limitClause): an equality with a bare
+// placeholder, or a bound LIMIT. (A range, such as >= ?, does not.)
+var replanned = regexp.MustCompile(`(?:[^<>!]=|\bIS|\bLIMIT)\s*\?`)
+
+func TestStatementsOfReadsAreNotPlannedAgainOnEachRun(t *testing.T) {
+	ps := newPlanStore(t)
+	rec := recordReads(t, ps)
+	from := mustPlanDate(t, "2025-01-01")
+	reads := []struct {
+		name string
+		read func() error
+	}{
+		{"the default list", func() error {
+			_, err := ps.s.ListTasks(ps.ctx, task.ListParams{})
+			return err
+		}},
+		{"a list of every equality filter", func() error {
+			_, err := ps.s.ListTasks(ps.ctx, task.ListParams{Filter: task.Filter{Status: planPtr(task.StatusOpen),
+				Priority: planPtr(task.PriorityHigh), AssignedUserID: planPtr(3)}})
+			return err
+		}},
+		{"a list of a due-date range", func() error {
+			_, err := ps.s.ListTasks(ps.ctx, task.ListParams{Filter: task.Filter{DueDateFrom: &from}})
+			return err
+		}},
+		{"a search", func() error {
+			_, err := ps.s.ListTasks(ps.ctx, task.ListParams{Filter: task.Filter{Search: planPtr("call")}})
+			return err
+		}},
+		{"a deep page", func() error {
+			_, err := ps.s.ListTasks(ps.ctx, task.ListParams{PageIndex: planPtr(150), PageSize: planPtr(10)})
+			return err
+		}},
+		{"a connection page and the next", func() error {
+			c, err := ps.s.TaskConnection(ps.ctx, task.ConnectionParams{Filter: task.Filter{Status: planPtr(task.StatusOpen)}})
+			if err != nil || len(c.Edges) == 0 {
+				return err
+			}
+			_, err = ps.s.TaskConnection(ps.ctx, task.ConnectionParams{After: &c.Edges[len(c.Edges)-1].Cursor})
+			return err
+		}},
+		{"a task by id", func() error {
+			_, err := ps.s.Task(ps.ctx, 1)
+			if task.ErrorCode(err) == task.CodeNotFound {
+				return nil
+			}
+			return err
+		}},
+	}
+	for _, r := range reads {
+		t.Run(r.name, func(t *testing.T) {
+			rec.take()
+			if err := r.read(); err != nil {
+				t.Fatal(err)
+			}
+			queries := rec.take()
+			if len(queries) == 0 {
+				t.Fatalf("recorded no queries")
+			}
+			for _, q := range queries {
+				if m := replanned.FindString(q.sql); m != "" {
+					t.Errorf("%q in a statement makes SQLite plan it again on every run:\n%s", m, q.sql)
+				}
+			}
+		})
+	}
+}

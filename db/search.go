@@ -97,7 +97,7 @@ const compactDelta = 100_000
 // the phrase again and the organisation.
 const searchMatch = `id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?
 	UNION ALL SELECT rowid FROM tasks_fts_delta WHERE tasks_fts_delta MATCH ?
-	UNION ALL SELECT id FROM tasks WHERE organisation_id = ? AND id > (SELECT delta_through FROM search_index))`
+	UNION ALL SELECT id FROM tasks WHERE organisation_id = ` + bound + ` AND id > (SELECT delta_through FROM search_index))`
 
 // indexable reports whether the trigram index can serve a search for
 // term: three characters at least, and no NUL, which ends an FTS5 query.

@@ -138,7 +138,7 @@ func (s *Store) Task(ctx context.Context, id int) (task.Task, error) {
 	if err != nil {
 		return task.Task{}, err
 	}
-	row := s.read.QueryRowContext(ctx, "SELECT "+taskColumns+" FROM tasks WHERE organisation_id = ? AND id = ?", org, id)
+	row := s.read.QueryRowContext(ctx, "SELECT "+taskColumns+" FROM tasks WHERE organisation_id = "+bound+" AND id = "+bound, org, id)
 	t, err := scanTask(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return task.Task{}, task.NotFound()
@@ -265,15 +265,30 @@ func pageQuery(org int, q task.ListQuery, indexSearch bool, total sqlPart, from 
 	}
 	order := orderBy(col, q.SortOrder)
 	columns := withTotal(taskColumns, total)
-	args := slices.Concat(total.args, whereArgs, []any{q.PageSize, from.skip})
+	args := slices.Concat(total.args, whereArgs, []any{from.skip})
+	limit := limitClause(q.PageSize) + " OFFSET ?"
 	if from.skip < deferredJoinOffset {
-		return "SELECT " + columns + " FROM tasks" + where + order + " LIMIT ? OFFSET ?", args
+		return "SELECT " + columns + " FROM tasks" + where + order + limit, args
 	}
 	// Deep pages find their ids first, then read their rows: the offset
 	// skips index entries only, not whole rows.
 	return "SELECT " + columns + " FROM tasks WHERE id IN (SELECT id FROM tasks" + where + order +
-		" LIMIT ? OFFSET ?)" + order, args
+		limit + ")" + order, args
 }
+
+// limitClause is " LIMIT n": the one number spliced into SQL rather than
+// bound, always a checked page size. SQLite plans a statement for the
+// value of its LIMIT, so a bound LIMIT would mark the statement to be
+// planned again on every run (see bound).
+func limitClause(n int) string { return " LIMIT " + strconv.Itoa(n) }
+
+// bound is the placeholder of a value that an equality compares with. The
+// planner weighs "x = 0" and "x = 1" apart from other values, so with a
+// bare "?" SQLite marks the statement to be planned again when a new value
+// is bound; the driver clears a cached statement's bindings before each
+// run, which counts as new, so every run re-planned the statement. "+?"
+// is the same value to SQLite, without the mark.
+const bound = "+?"
 
 // orderBy is the ORDER BY clause of a sort on col. NULLS LAST holds in
 // both directions; the id tie-breaker makes the order total, so pages
@@ -287,10 +302,11 @@ func orderBy(col string, order task.SortOrder) string {
 }
 
 // whereClause turns a checked filter into SQL conditions and their
-// arguments. Values are always bound, never spliced in. With indexSearch,
+// arguments. Values are always bound, never spliced in (only a LIMIT is:
+// see limitClause). With indexSearch,
 // a search goes through the trigram index (see searchByIndex).
 func whereClause(org int, f task.Filter, indexSearch bool) (string, []any) {
-	conds := []string{"organisation_id = ?"}
+	conds := []string{"organisation_id = " + bound}
 	args := []any{org}
 	add := func(cond string, arg any) {
 		conds = append(conds, cond)
@@ -307,13 +323,13 @@ func whereClause(org int, f task.Filter, indexSearch bool) (string, []any) {
 		add("instr(title_fold, ?) > 0", term)
 	}
 	if f.Status != nil {
-		add("status = ?", *f.Status)
+		add("status = "+bound, *f.Status)
 	}
 	if f.Priority != nil {
-		add("priority = ?", *f.Priority)
+		add("priority = "+bound, *f.Priority)
 	}
 	if f.AssignedUserID != nil {
-		add("assigned_user_id = ?", *f.AssignedUserID)
+		add("assigned_user_id = "+bound, *f.AssignedUserID)
 	}
 	if f.DueDateFrom != nil {
 		add("due_date >= ?", f.DueDateFrom.String())
