@@ -8,16 +8,21 @@
 # tasks into a fresh database in a temporary directory, creates a key,
 # serves on a free loopback port with no rate limit, and drives each
 # request below for DURATION seconds with CONNECTIONS connections and 2
-# threads. The two plain lists are also measured, right after, against
-# bench/bare on the same database: a bare net/http server with prepared
-# statements and nothing else, the ceiling they are compared with. It
-# prints requests/s, p50 and p99 for each, the ratios, then the server's
-# peak resident memory and the database size, and stops by itself; the
-# servers and the temporary directory go on exit, whatever happens.
+# threads, printing requests/s, p50 and p99 for each.
+#
+# Then the ratios, side by side: the two plain lists against bench/bare on
+# the same database (a bare net/http server with prepared statements and
+# nothing else, the ceiling they are compared with), and the GraphQL list
+# against the REST one. The compared requests take turns for ROUNDS rounds
+# of DURATION seconds each, so that a slow spell of a shared machine
+# falls on both sides; it prints each round and the median ratios. Last,
+# the server's peak resident memory and the database size. It stops by
+# itself; the servers and the temporary directory go on exit, whatever
+# happens.
 #
 # Environment: TASKS (default 1000000), DURATION seconds (10), CONNECTIONS
-# (16), LOAD_TOOL (wrk, or hey; default: wrk if it can be had), SYNC (the
-# server's --sync, full by default). The load generator comes from
+# (16), ROUNDS (3), LOAD_TOOL (wrk, or hey; default: wrk if it can be
+# had), SYNC (the server's --sync, full by default). The load generator comes from
 # Debian (apt-get install wrk, else hey) if missing; nothing else is
 # downloaded. Client and server share this machine's cores, so the numbers
 # compare runs with each other, not with a production deployment.
@@ -26,17 +31,18 @@ set -euo pipefail
 TASKS=${TASKS:-1000000}
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-16}
+ROUNDS=${ROUNDS:-3}
 THREADS=2
 SYNC=${SYNC:-full}
 
-for var in TASKS DURATION CONNECTIONS; do
+for var in TASKS DURATION CONNECTIONS ROUNDS; do
 	if ! [[ ${!var} =~ ^[0-9]+$ ]]; then
 		echo "load.sh: $var must be a whole number, not '${!var}'" >&2
 		exit 2
 	fi
 done
-if ((TASKS < 100 || DURATION < 1 || CONNECTIONS < THREADS)); then
-	echo "load.sh: need TASKS >= 100, DURATION >= 1, CONNECTIONS >= $THREADS" >&2
+if ((TASKS < 100 || DURATION < 1 || CONNECTIONS < THREADS || ROUNDS < 1)); then
+	echo "load.sh: need TASKS >= 100, DURATION >= 1, CONNECTIONS >= $THREADS, ROUNDS >= 1" >&2
 	exit 2
 fi
 
@@ -211,12 +217,10 @@ function request()
 end
 EOF
 
-# name | method | path | body | wrk script | server (the API unless "bare")
+# name | method | path | body | wrk script
 runs=(
 	"REST list (default)|GET|/v1/tasks||"
-	"  bare ceiling: the same|GET|/v1/tasks|||bare"
 	"REST list status=0|GET|/v1/tasks?status=0||"
-	"  bare ceiling: the same|GET|/v1/tasks?status=0|||bare"
 	"REST list status=0&priority=3&sortBy=due_date|GET|/v1/tasks?status=0&priority=3&sortBy=due_date||"
 	"REST list search=sarah|GET|/v1/tasks?search=sarah||"
 	"REST list pageIndex=$deep_page (deep)|GET|/v1/tasks?pageIndex=$deep_page||"
@@ -291,23 +295,41 @@ if [[ $tool == wrk ]]; then
 	version=$(wrk --version 2>&1 | head -n 1 | awk '{print $1, $2}' || true)
 fi
 results=()
-rest_rps="" gql_rps="" status_rps="" bare_rps="" bare_status_rps=""
 for run in "${runs[@]}"; do
-	IFS='|' read -r name method path body script server <<<"$run"
+	IFS='|' read -r name method path body script <<<"$run"
 	base=$server_base
-	[[ $server != bare ]] || base=$bare_base
 	check "$method" "$path" "$body" || die "$name: the request fails before any load"
 	say "measuring $name"
 	line=$(measure "$method" "$path" "$body" "$script") || die "$name: $tool failed"
 	read -r rps p50 p99 non2xx errors <<<"$line"
 	results+=("$name|$rps|$p50|$p99|$non2xx|$errors")
-	case $name/$path in
-	"REST list (default)/"*) rest_rps=$rps ;;
-	"REST list status=0//v1/tasks?status=0") status_rps=$rps ;;
-	*bare*//v1/tasks) bare_rps=$rps ;;
-	*bare*//v1/tasks?status=0) bare_status_rps=$rps ;;
-	"GraphQL tasks list"*) gql_rps=$rps ;;
-	esac
+done
+
+# Side by side: the compared requests take turns, ROUNDS times.
+# name | method | path | body | wrk script | server (the API unless "bare")
+compared=(
+	"REST default|GET|/v1/tasks|||"
+	"bare default|GET|/v1/tasks|||bare"
+	"GraphQL list|POST|/query|$gql_list|$dir/gql_list.lua|"
+	"REST status=0|GET|/v1/tasks?status=0|||"
+	"bare status=0|GET|/v1/tasks?status=0|||bare"
+)
+base=$bare_base
+check GET /v1/tasks "" || die "the bare server fails before any load"
+rounds=()
+for round in $(seq 1 "$ROUNDS"); do
+	figures=()
+	for run in "${compared[@]}"; do
+		IFS='|' read -r name method path body script server <<<"$run"
+		base=$server_base
+		[[ $server != bare ]] || base=$bare_base
+		say "side by side, round $round of $ROUNDS: $name"
+		line=$(measure "$method" "$path" "$body" "$script") || die "$name: $tool failed"
+		read -r rps _ _ non2xx errors <<<"$line"
+		results+=("$name (round $round)|$rps|0|0|$non2xx|$errors") # for the failure check only
+		figures+=("$rps")
+	done
+	rounds+=("${figures[*]}")
 done
 
 peak_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status")
@@ -326,13 +348,27 @@ echo
 printf '%-46s %10s %9s %9s %8s %7s\n' "request" "req/s" "p50 ms" "p99 ms" "non-2xx" "errors"
 for r in "${results[@]}"; do
 	IFS='|' read -r name rps p50 p99 non2xx errors <<<"$r"
+	[[ $name != *"(round "* ]] || continue
 	printf '%-46s %10.1f %9.2f %9.2f %8d %7d\n' "$name" "$rps" "$p50" "$p99" "$non2xx" "$errors"
 done
 echo
-awk -v g="$gql_rps" -v r="$rest_rps" -v s="$status_rps" -v br="$bare_rps" -v bs="$bare_status_rps" 'BEGIN {
-	if (r > 0) printf "GraphQL list req/s / REST default list req/s: %.2f\n", g / r
-	if (br > 0 && bs > 0) printf "REST list req/s / bare ceiling: %.2f (default), %.2f (status=0)\n", r / br, s / bs
-}'
+echo "side by side, $ROUNDS rounds of ${DURATION} s each (req/s):"
+printf '%6s %10s %10s %10s %10s %10s %10s %10s %10s\n' round "REST" "bare" "GraphQL" "REST st=0" "bare st=0" \
+	"REST/bare" "st=0" "GQL/REST"
+printf '%s\n' "${rounds[@]}" | awk '
+	function median(a, n,   i, j, t) {
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	$2 > 0 && $5 > 0 && $1 > 0 {
+		n++; rb[n] = $1 / $2; sb[n] = $4 / $5; gr[n] = $3 / $1
+		printf "%6d %10.0f %10.0f %10.0f %10.0f %10.0f %10.2f %10.2f %10.2f\n", n, $1, $2, $3, $4, $5, rb[n], sb[n], gr[n]
+	}
+	END {
+		if (n) printf "median ratios: REST list / bare ceiling %.2f (default), %.2f (status=0); GraphQL list / REST list %.2f\n",
+			median(rb, n), median(sb, n), median(gr, n)
+	}'
+echo
 echo "server peak resident memory (VmHWM): $(mib $((peak_kb * 1024))) (resident now: $(mib $((rss_kb * 1024))))"
 echo "database: $(mib "$seeded_bytes") after seeding, $(mib "$end_bytes") after the runs (WAL now $(mib "$wal_bytes"))"
 
