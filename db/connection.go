@@ -56,7 +56,7 @@ func (s *Store) TaskConnection(ctx context.Context, p task.ConnectionParams) (ta
 // connectionPage reads one page of a connection; with a total (see
 // inlineTotal), its TotalCount is read from the rows.
 func (s *Store) connectionPage(ctx context.Context, db querier, org int, q task.ConnectionQuery, indexSearch bool, total sqlPart) (task.Connection, error) {
-	conn := task.Connection{Edges: []task.Edge{}, After: q.After != nil}
+	conn := task.Connection{Edges: make([]task.Edge, 0, q.First), After: q.After != nil}
 	query, args := connectionQuery(org, q, indexSearch, total)
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {

@@ -219,7 +219,7 @@ type querier interface {
 // listPage reads one page of a list, from a start; with a total (see
 // inlineTotal), the page's TotalRecords is read from its rows.
 func (s *Store) listPage(ctx context.Context, db querier, org int, q task.ListQuery, indexSearch bool, total sqlPart, from start) (task.Page, error) {
-	page := task.Page{Items: []task.Task{}, PageSize: q.PageSize, PageIndex: q.PageIndex}
+	page := task.Page{Items: make([]task.Task, 0, q.PageSize), PageSize: q.PageSize, PageIndex: q.PageIndex}
 	query, args := pageQuery(org, q, indexSearch, total, from)
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
