@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -39,6 +40,40 @@ func TestPersistedQueriesFollowTheAPQProtocol(t *testing.T) {
 		t.Run(step.name, func(t *testing.T) {
 			if _, body := post(step.body); !strings.Contains(body, step.want) {
 				t.Errorf("got %s, want it to contain %s", body, step.want)
+			}
+		})
+	}
+}
+
+// TestPersistedQueriesRunByGET: the same protocol over GET, where a hash
+// alone makes a short URL a cache in front of the server can hold.
+func TestPersistedQueriesRunByGET(t *testing.T) {
+	tn, h, _ := newServer(t)
+	query := `{ tasks { totalPages } }`
+	sum := sha256.Sum256([]byte(query))
+	ext := `{"persistedQuery":{"version":1,"sha256Hash":"` + hex.EncodeToString(sum[:]) + `"}}`
+	get := func(params url.Values) (int, string) {
+		req := httptest.NewRequest(http.MethodGet, "/query?"+params.Encode(), nil)
+		req.Header.Set("x-ysuite-access-key", tn.key.AccessKey)
+		req.Header.Set("x-ysuite-secret-key", tn.key.SecretKey)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	steps := []struct {
+		name   string
+		params url.Values
+		want   string
+	}{
+		{"an unknown hash asks for the query", url.Values{"extensions": {ext}}, "PersistedQueryNotFound"},
+		{"the query with its hash runs and is kept", url.Values{"query": {query}, "extensions": {ext}}, `"totalPages":0`},
+		{"the hash alone then runs the query", url.Values{"extensions": {ext}}, `"totalPages":0`},
+	}
+	for _, step := range steps {
+		t.Run(step.name, func(t *testing.T) {
+			code, body := get(step.params)
+			if code != http.StatusOK || !strings.Contains(body, step.want) {
+				t.Errorf("got %d %s, want 200 and a body containing %s", code, body, step.want)
 			}
 		})
 	}
