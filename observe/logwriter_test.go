@@ -1,7 +1,6 @@
 package observe
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"sync"
@@ -9,23 +8,24 @@ import (
 	"time"
 )
 
-// lockedBuffer is a bytes.Buffer safe for the flushing goroutine and the
-// test to share.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+// chunks is a destination that hands each write it gets to the test.
+type chunks chan string
+
+func (c chunks) Write(p []byte) (int, error) {
+	c <- string(p)
+	return len(p), nil
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+// next is the next write c got, failing the test after 5 s without one.
+func (c chunks) next(t *testing.T) string {
+	t.Helper()
+	select {
+	case s := <-c:
+		return s
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing written within 5 s")
+		return ""
+	}
 }
 
 func TestLogWriter(t *testing.T) {
@@ -34,42 +34,47 @@ func TestLogWriter(t *testing.T) {
 		run  func(t *testing.T)
 	}{
 		{"a line is held back rather than written at once", func(t *testing.T) {
-			var out lockedBuffer
-			l := NewLogWriter(&out, time.Hour)
+			out := make(chunks, 1)
+			l := NewLogWriter(out, time.Hour)
 			defer l.Close()
 			fmt.Fprintln(l, "one")
-			if got := out.String(); got != "" {
+			select {
+			case got := <-out:
 				t.Fatalf("written at once: %q", got)
+			default:
 			}
 		}},
-		{"lines reach the writer within the interval", func(t *testing.T) {
-			var out lockedBuffer
-			l := NewLogWriter(&out, 10*time.Millisecond)
+		{"lines reach the writer together within the interval", func(t *testing.T) {
+			out := make(chunks, 1)
+			l := NewLogWriter(out, 10*time.Millisecond)
 			defer l.Close()
-			fmt.Fprintln(l, "one")
-			fmt.Fprintln(l, "two")
-			deadline := time.Now().Add(5 * time.Second)
-			for out.String() != "one\ntwo\n" {
-				if time.Now().After(deadline) {
-					t.Fatalf("after 5 s the writer has %q", out.String())
-				}
-				time.Sleep(time.Millisecond)
+			fmt.Fprint(l, "one\ntwo\n") // as one write, so that one flush carries both
+			if got := out.next(t); got != "one\ntwo\n" {
+				t.Fatalf("got %q", got)
 			}
 		}},
 		{"Close writes out what is left", func(t *testing.T) {
-			var out lockedBuffer
-			l := NewLogWriter(&out, time.Hour)
+			out := make(chunks, 1)
+			l := NewLogWriter(out, time.Hour)
 			fmt.Fprintln(l, "last words")
 			if err := l.Close(); err != nil {
 				t.Fatal(err)
 			}
-			if got := out.String(); got != "last words\n" {
+			if got := out.next(t); got != "last words\n" {
 				t.Fatalf("after Close the writer has %q", got)
 			}
 		}},
 		{"lines written at once by many goroutines stay whole", func(t *testing.T) {
-			var out lockedBuffer
-			l := NewLogWriter(&out, time.Millisecond)
+			out := make(chunks)
+			var got strings.Builder
+			drained := make(chan struct{})
+			go func() {
+				defer close(drained)
+				for s := range out {
+					got.WriteString(s)
+				}
+			}()
+			l := NewLogWriter(out, time.Millisecond)
 			line := strings.Repeat("x", 1000) + "\n"
 			var wg sync.WaitGroup
 			for range 8 {
@@ -81,8 +86,10 @@ func TestLogWriter(t *testing.T) {
 			}
 			wg.Wait()
 			l.Close()
-			if got := out.String(); got != strings.Repeat(line, 8*200) {
-				t.Fatalf("%d bytes, not %d whole lines", len(got), 8*200)
+			close(out)
+			<-drained
+			if got.String() != strings.Repeat(line, 8*200) {
+				t.Fatalf("%d bytes, not %d whole lines", got.Len(), 8*200)
 			}
 		}},
 	}
