@@ -129,17 +129,9 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	}
 	switch te.Code {
 	case task.CodeInvalid:
-		fields := map[string][]string{}
-		for i, f := range te.Fields {
-			if f.Field == "" { // a scalar's error: the field is where it was found
-				f.Field = lastFieldName(gqlErr.Path)
-			}
-			msg := f.Text(func(name string) string { return name })
-			if i == 0 {
-				gqlErr.Message = msg
-			}
-			fields[f.Field] = append(fields[f.Field], msg)
-		}
+		// A scalar's error names no field: the field is where it was found.
+		message, fields := te.Messages(func(name string) string { return name }, lastFieldName(gqlErr.Path))
+		gqlErr.Message = message
 		gqlErr.Extensions = map[string]any{"code": codeBadUserInput, "fields": fields}
 	case task.CodeNotFound:
 		gqlErr.Message = te.Message

@@ -87,14 +87,8 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	errors.As(err, &te)
 	switch task.ErrorCode(err) { // CodeInternal for anything untyped
 	case task.CodeInvalid:
-		env := envelope{Errors: map[string][]string{}}
-		for i, f := range te.Fields {
-			msg := f.Text(wireName)
-			if i == 0 {
-				env.Message = msg
-			}
-			env.Errors[wireName(f.Field)] = append(env.Errors[wireName(f.Field)], msg)
-		}
+		var env envelope
+		env.Message, env.Errors = te.Messages(wireName, "")
 		writeJSON(w, http.StatusUnprocessableEntity, env)
 	case task.CodeNotFound:
 		// The YSUITE API answers a missing task with 400, not 404.

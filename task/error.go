@@ -71,6 +71,25 @@ func (f FieldError) Text(name func(domainField string) string) string {
 	return name(f.Field) + " " + msg
 }
 
+// Messages renders e's field errors with the field names an interface
+// uses: the first message, for a one-line summary, and every message under
+// its field's name. A field error that names no field (a scalar's, whose
+// field is known only where it was found) is filed under unnamed.
+func (e *Error) Messages(name func(domainField string) string, unnamed string) (first string, byField map[string][]string) {
+	byField = map[string][]string{}
+	for i, f := range e.Fields {
+		if f.Field == "" {
+			f.Field = unnamed
+		}
+		msg := f.Text(name)
+		if i == 0 {
+			first = msg
+		}
+		byField[name(f.Field)] = append(byField[name(f.Field)], msg)
+	}
+	return first, byField
+}
+
 // Mentions reports whether the error is on field or names it.
 func (f FieldError) Mentions(field string) bool {
 	return f.Field == field || strings.Contains(f.Message, "{"+field+"}")

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -1002,4 +1003,40 @@ func TestParseID(t *testing.T) {
 		_, err := task.ParseID("activity_id", "x")
 		wantInvalid(t, err, "activity_id")
 	})
+}
+
+func TestErrorMessages(t *testing.T) {
+	upper := strings.ToUpper
+	tests := []struct {
+		name      string
+		err       *task.Error
+		wantFirst string
+		want      map[string][]string
+	}{
+		{"the first message leads, each message under its field's name",
+			&task.Error{Code: task.CodeInvalid, Fields: []task.FieldError{
+				{Field: "title", Message: "is required"}, {Field: "dealId", Message: "or {contactId} is required"}}},
+			"TITLE is required",
+			map[string][]string{"TITLE": {"TITLE is required"}, "DEALID": {"DEALID or CONTACTID is required"}}},
+		{"messages of one field keep their order",
+			&task.Error{Code: task.CodeInvalid, Fields: []task.FieldError{
+				{Field: "title", Message: "is required"}, {Field: "title", Message: "is too long"}}},
+			"TITLE is required",
+			map[string][]string{"TITLE": {"TITLE is required", "TITLE is too long"}}},
+		{"an error that names no field is filed under the unnamed field",
+			task.Invalid("", "must be a date"),
+			"DUEDATE must be a date",
+			map[string][]string{"DUEDATE": {"DUEDATE must be a date"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			first, byField := tt.err.Messages(upper, "dueDate")
+			if first != tt.wantFirst {
+				t.Errorf("first %q, want %q", first, tt.wantFirst)
+			}
+			if !reflect.DeepEqual(byField, tt.want) {
+				t.Errorf("by field %v, want %v", byField, tt.want)
+			}
+		})
+	}
 }
