@@ -1,7 +1,6 @@
 package db
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -374,8 +373,7 @@ func scanTask(row scanner, extra ...any) (task.Task, error) {
 type taskScanner struct {
 	id, status, priority      int64
 	title, start, due         string
-	created, updated          string
-	tags                      []byte
+	created, updated, tags    string
 	end, description          sql.NullString
 	deal, contact, assignedTo sql.NullInt64
 	dest                      []any
@@ -455,20 +453,20 @@ func tagsText(ids []int) string {
 }
 
 // parseTags reads what tagsText wrote.
-func parseTags(b []byte) ([]int, error) {
-	inner, open := bytes.CutPrefix(b, []byte("["))
-	inner, closed := bytes.CutSuffix(inner, []byte("]"))
+func parseTags(text string) ([]int, error) {
+	inner, open := strings.CutPrefix(text, "[")
+	inner, closed := strings.CutSuffix(inner, "]")
 	if !open || !closed {
-		return nil, fmt.Errorf("%q is not an array of ids", b)
+		return nil, fmt.Errorf("%q is not an array of ids", text)
 	}
-	ids := make([]int, 0, bytes.Count(inner, []byte(","))+1)
+	ids := make([]int, 0, strings.Count(inner, ",")+1)
 	if len(inner) == 0 {
 		return ids, nil
 	}
-	for s := range bytes.SplitSeq(inner, []byte(",")) {
-		id, err := strconv.Atoi(string(s))
+	for s := range strings.SplitSeq(inner, ",") {
+		id, err := strconv.Atoi(s)
 		if err != nil {
-			return nil, fmt.Errorf("%q is not an array of ids", b)
+			return nil, fmt.Errorf("%q is not an array of ids", text)
 		}
 		ids = append(ids, id)
 	}
