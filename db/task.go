@@ -301,9 +301,9 @@ func orderBy(col string, order task.SortOrder) string {
 }
 
 // whereClause turns a checked filter into SQL conditions and their
-// arguments. Values are always bound, never spliced in (only a LIMIT is:
-// see limitClause). With indexSearch,
-// a search goes through the trigram index (see searchByIndex).
+// arguments. Values are always bound, never spliced in (a page's LIMIT is
+// the one exception: see limitClause). With indexSearch, a search goes
+// through the trigram index (see searchByIndex).
 func whereClause(org int, f task.Filter, indexSearch bool) (string, []any) {
 	conds := []string{"organisation_id = " + bound}
 	args := []any{org}
