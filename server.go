@@ -171,7 +171,6 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, 
 	}
 	srv := &http.Server{
 		Handler:           app.handler(),
-		ConnContext:       onewrite.ConnContext,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -185,7 +184,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, 
 	}
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(onewrite.Listener(ln)) }()
+	// A response just over net/http's 4 KiB buffer, as a default page of
+	// tasks is, leaves in one write rather than two (see onewrite).
+	go func() { errc <- onewrite.Serve(srv, ln) }()
 	select {
 	case err := <-errc:
 		return err
@@ -247,9 +248,7 @@ func (a app) handler() http.Handler {
 		AllowedHeaders: []string{"Content-Type", access.AccessKeyHeader, access.SecretKeyHeader, observe.RequestIDHeader},
 		ExposedHeaders: []string{"Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", observe.RequestIDHeader},
 	}).Handler(h)
-	// A response just over net/http's 4 KiB buffer, as a default page of
-	// tasks is, leaves in one write rather than two (see onewrite).
-	return onewrite.Handler(observe.Requests(h, a.log, a.metrics))
+	return observe.Requests(h, a.log, a.metrics)
 }
 
 func writeStatus(w http.ResponseWriter, code int, status string) {

@@ -6,14 +6,12 @@
 // writes, then its last few bytes when the handler returns: two writes,
 // and on loopback or a fast network the second costs as much as the first
 // (a default page of tasks is just such a response: one write instead of
-// two served about 8% more of them a second). Here a full buffer flushed from inside a
-// handler's Write is held back and sent together with the next write,
-// which always follows, since a buffer fills only when the bytes written
-// do not fit in it.
+// two served about 8% more of them a second). Here a full buffer flushed
+// from inside a handler's Write is held back and sent together with the
+// next write, which always follows, since a buffer fills only when the
+// bytes written do not fit in it.
 //
-// Use all three parts: Listener for the connections, ConnContext as the
-// server's ConnContext, and Handler around the handler. A request on a
-// connection that Listener did not accept is served unchanged.
+// Serve runs an http.Server this way.
 package onewrite
 
 import (
@@ -28,8 +26,26 @@ import (
 // inside a handler's Write can only be that.
 const connBuffer = 4 << 10
 
-// Listener wraps ln so that its connections can hold a full buffer back.
-func Listener(ln net.Listener) net.Listener { return listener{ln} }
+// Serve is srv.Serve(ln), with ln's connections able to hold a full
+// buffer back, and srv's handler and ConnContext wrapped to tell them when.
+func Serve(srv *http.Server, ln net.Listener) error {
+	h := srv.Handler
+	if h == nil {
+		h = http.DefaultServeMux
+	}
+	srv.Handler = handler(h)
+	next := srv.ConnContext
+	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		if next != nil {
+			ctx = next(ctx, c)
+		}
+		if c, ok := c.(*conn); ok {
+			ctx = context.WithValue(ctx, connKey{}, c)
+		}
+		return ctx
+	}
+	return srv.Serve(listener{ln})
+}
 
 type listener struct{ net.Listener }
 
@@ -43,18 +59,9 @@ func (l listener) Accept() (net.Conn, error) {
 
 type connKey struct{}
 
-// ConnContext is an http.Server ConnContext: it gives a request's handler
-// its connection.
-func ConnContext(ctx context.Context, c net.Conn) context.Context {
-	if c, ok := c.(*conn); ok {
-		return context.WithValue(ctx, connKey{}, c)
-	}
-	return ctx
-}
-
-// Handler marks the time next spends in each Write, the only time a full
+// handler marks the time next spends in each Write, the only time a full
 // buffer is held back.
-func Handler(next http.Handler) http.Handler {
+func handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c, ok := r.Context().Value(connKey{}).(*conn); ok {
 			w = &writer{ResponseWriter: w, conn: c}

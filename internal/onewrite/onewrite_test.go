@@ -74,12 +74,13 @@ func serve(t *testing.T, coalesce bool) (string, *atomic.Int64) {
 		t.Fatal(err)
 	}
 	writes := new(atomic.Int64)
-	var l net.Listener = countingListener{ln, writes}
+	l := countingListener{ln, writes}
 	srv := &http.Server{Handler: mux}
 	if coalesce {
-		l, srv.Handler, srv.ConnContext = Listener(l), Handler(mux), ConnContext
+		go Serve(srv, l)
+	} else {
+		go srv.Serve(l)
 	}
-	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	return "http://" + ln.Addr().String(), writes
 }
