@@ -54,11 +54,11 @@ func (s *Store) Organisation(ctx context.Context, name string) (int, error) {
 
 func ensureOrganisation(ctx context.Context, tx *sql.Tx, name, now string) (int, error) {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO organisations (name, created_at)
-		SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM organisations WHERE name = ?1)`, name, now); err != nil {
+		SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM organisations WHERE name = +?1)`, name, now); err != nil {
 		return 0, err
 	}
 	var id int
-	err := tx.QueryRowContext(ctx, "SELECT id FROM organisations WHERE name = ?", name).Scan(&id)
+	err := tx.QueryRowContext(ctx, "SELECT id FROM organisations WHERE name = "+bound, name).Scan(&id)
 	return id, err
 }
 
@@ -113,14 +113,14 @@ func timePtr(s sql.NullString) (*time.Time, error) {
 func (s *Store) RevokeKey(ctx context.Context, accessKey string) error {
 	err := inTx(ctx, s.write, func(tx *sql.Tx) error {
 		var id int
-		err := tx.QueryRowContext(ctx, "SELECT id FROM api_keys WHERE access_key = ?", accessKey).Scan(&id)
+		err := tx.QueryRowContext(ctx, "SELECT id FROM api_keys WHERE access_key = "+bound, accessKey).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return &task.Error{Code: task.CodeNotFound, Message: "no key has the access key " + accessKey}
 		}
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+		_, err = tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = "+bound+" AND revoked_at IS NULL",
 			stamp(s.Now()), id)
 		return err
 	})
@@ -134,7 +134,7 @@ func (s *Store) RevokeKey(ctx context.Context, accessKey string) error {
 func (s *Store) KeyByAccessKey(ctx context.Context, accessKey string) (access.StoredKey, error) {
 	var k access.StoredKey
 	err := s.read.QueryRowContext(ctx, `SELECT id, organisation_id, secret_hash, revoked_at IS NOT NULL
-		FROM api_keys WHERE access_key = ?`, accessKey).Scan(&k.ID, &k.OrganisationID, &k.SecretHash, &k.Revoked)
+		FROM api_keys WHERE access_key = `+bound, accessKey).Scan(&k.ID, &k.OrganisationID, &k.SecretHash, &k.Revoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return access.StoredKey{}, &task.Error{Code: task.CodeNotFound, Message: "no such key"}
 	}
@@ -146,7 +146,7 @@ func (s *Store) KeyByAccessKey(ctx context.Context, accessKey string) (access.St
 
 // TouchKey records when a key was last used.
 func (s *Store) TouchKey(ctx context.Context, id int, at time.Time) error {
-	_, err := s.write.ExecContext(ctx, "UPDATE api_keys SET last_used_at = ? WHERE id = ?", stamp(at), id)
+	_, err := s.write.ExecContext(ctx, "UPDATE api_keys SET last_used_at = ? WHERE id = "+bound, stamp(at), id)
 	return err
 }
 

@@ -781,6 +781,13 @@ func TestStatementsOfReadsAreNotPlannedAgainOnEachRun(t *testing.T) {
 			}
 			return err
 		}},
+		{"a key by its access key", func() error {
+			_, err := ps.s.KeyByAccessKey(ps.ctx, "ak_unknown")
+			if task.ErrorCode(err) == task.CodeNotFound {
+				return nil
+			}
+			return err
+		}},
 	}
 	for _, r := range reads {
 		t.Run(r.name, func(t *testing.T) {
