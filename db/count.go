@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
@@ -23,8 +24,8 @@ func (s *Store) countTasks(ctx context.Context, tx *sql.Tx, org int, f task.Filt
 		return n, err
 	}
 
-	var version int64
-	if err := tx.QueryRowContext(ctx, "SELECT write_version FROM organisations WHERE id = "+bound, org).Scan(&version); err != nil {
+	version, err := writeVersion(ctx, tx, org)
+	if err != nil {
 		return 0, err
 	}
 	key := countKey{org: org, version: version, filter: filterKey(f)}
@@ -37,6 +38,14 @@ func (s *Store) countTasks(ctx context.Context, tx *sql.Tx, org int, f task.Filt
 	}
 	s.counts.cache.Add(key, n)
 	return n, nil
+}
+
+// writeVersion is org's write version, which every write to its tasks
+// moves on (a trigger does): what the store's caches are keyed by.
+func writeVersion(ctx context.Context, tx *sql.Tx, org int) (int64, error) {
+	var version int64
+	err := tx.QueryRowContext(ctx, "SELECT write_version FROM organisations WHERE id = "+bound, org).Scan(&version)
+	return version, err
 }
 
 // sqlPart is a piece of SQL and the arguments of its placeholders.
@@ -114,33 +123,18 @@ func newCounts() *counts {
 // filterKey writes every field of f, so that two filters share a key only
 // when they select the same tasks.
 func filterKey(f task.Filter) string {
-	s := func(p *string) string {
-		if p == nil {
-			return "-"
-		}
-		return fmt.Sprintf("%q", *p)
-	}
-	d := func(p *task.Date) string {
-		if p == nil {
-			return "-"
-		}
-		return p.String()
-	}
-	i := func(p *int) string {
-		if p == nil {
-			return "-"
-		}
-		return fmt.Sprint(*p)
-	}
-	var status, priority *int
-	if f.Status != nil {
-		status = new(int)
-		*status = int(*f.Status)
-	}
-	if f.Priority != nil {
-		priority = new(int)
-		*priority = int(*f.Priority)
+	search := "-"
+	if f.Search != nil {
+		search = strconv.Quote(*f.Search)
 	}
 	return fmt.Sprintf("search=%s status=%s priority=%s user=%s from=%s to=%s",
-		s(f.Search), i(status), i(priority), i(f.AssignedUserID), d(f.DueDateFrom), d(f.DueDateTo))
+		search, keyPart(f.Status), keyPart(f.Priority), keyPart(f.AssignedUserID), keyPart(f.DueDateFrom), keyPart(f.DueDateTo))
+}
+
+// keyPart is the value *p, or "-" when p is nil.
+func keyPart[T any](p *T) string {
+	if p == nil {
+		return "-"
+	}
+	return fmt.Sprint(*p)
 }

@@ -37,6 +37,10 @@ func init() {
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// migrationNames are the embedded migrations in order; the schema version
+// this server knows is their number.
+func migrationNames() ([]string, error) { return fs.Glob(migrations, "migrations/*.sql") }
+
 // Store is a SQLite database of tasks. Writes go through a single
 // connection with immediate transactions, so concurrent writers queue
 // instead of failing with "database is locked"; reads use a pool of
@@ -177,7 +181,7 @@ func migrate(db *sql.DB) (err error) {
 	if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
 		return err
 	}
-	names, err := fs.Glob(migrations, "migrations/*.sql") // sorted
+	names, err := migrationNames()
 	if err != nil {
 		return err
 	}

@@ -57,8 +57,8 @@ func newLandmarks() *landmarks {
 // landmark before it, read in tx.
 func (s *Store) landmark(ctx context.Context, tx *sql.Tx, org int, q task.ListQuery) (start, error) {
 	need := q.Offset() / landmarkEvery
-	var version int64
-	if err := tx.QueryRowContext(ctx, "SELECT write_version FROM organisations WHERE id = "+bound, org).Scan(&version); err != nil {
+	version, err := writeVersion(ctx, tx, org)
+	if err != nil {
 		return start{}, err
 	}
 	key := landmarkKey{org: org, version: version, filter: filterKey(q.Filter), sortBy: q.SortBy, order: q.SortOrder}
