@@ -33,13 +33,7 @@ func (s *Store) TaskConnection(ctx context.Context, p task.ConnectionParams) (ta
 	}
 	var conn task.Connection
 	err = inTx(ctx, s.read, func(tx *sql.Tx) error {
-		var total int
-		if !q.SkipTotal {
-			if total, err = s.countTasks(ctx, tx, org, q.Filter); err != nil {
-				return err
-			}
-		}
-		useIndex, err := s.searchByIndex(ctx, tx, org, q.Filter, q.First+1)
+		total, useIndex, err := s.pageCount(ctx, tx, org, q.Filter, q.SkipTotal, q.First+1)
 		if err != nil {
 			return err
 		}

@@ -80,7 +80,7 @@ func counterTotal(org int, f task.Filter) (sqlPart, bool) {
 // inlineTotal is the total a page's rows can carry, so that the page and
 // its total come from one statement, and so one snapshot, without a
 // transaction: the counter tables' sum, or nothing when no total is
-// wanted. A search needs a transaction (see searchByIndex).
+// wanted. A search needs a transaction (see pageCount).
 func inlineTotal(org int, f task.Filter, skip bool) (sqlPart, bool) {
 	if f.Search != nil {
 		return sqlPart{}, false

@@ -402,10 +402,10 @@ func TestPlansOfSearchesThroughTheTrigramIndex(t *testing.T) {
 		// are checked by TestPlansOfListPagesUseAnOrganisationIndex.
 		useIndex, err := searchChoice(t, ps, "renewal")
 		if err != nil {
-			t.Fatalf("searchByIndex: %v", err)
+			t.Fatalf("pageCount: %v", err)
 		}
 		if useIndex {
-			t.Errorf("searchByIndex chose the trigram index in a build without FTS5")
+			t.Errorf("pageCount chose the trigram index in a build without FTS5")
 		}
 		return
 	}
@@ -464,15 +464,11 @@ func storeLandmark(t *testing.T, ps planStore, q task.ListQuery) start {
 	return from
 }
 
-// searchChoice is what searchByIndex decides for a first page of term.
+// searchChoice is whether a first page of term goes through the trigram
+// index.
 func searchChoice(t *testing.T, ps planStore, term string) (bool, error) {
 	t.Helper()
-	tx, err := ps.s.read.BeginTx(t.Context(), nil)
-	if err != nil {
-		t.Fatalf("begin: %v", err)
-	}
-	defer tx.Rollback()
-	return ps.s.searchByIndex(t.Context(), tx, ps.org, task.Filter{Search: &term}, task.DefaultPageSize)
+	return searchChoiceOf(t, ps.s, ps.org, task.Filter{Search: &term})
 }
 
 func TestPlansOfConnectionPagesUseAnOrganisationIndex(t *testing.T) {

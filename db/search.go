@@ -158,23 +158,32 @@ func (s *Store) indexTail() {
 	}
 }
 
-// searchByIndex decides how a page with a search finds its rows: through
-// the trigram index, which reads every match, or by walking the sort
+// pageCount does the counting a page read in tx needs: f's total, unless
+// skipTotal, and for a search that the trigram index can serve, the
+// choice of how the page finds its rows, which needs the same count.
+// Through the index, which reads every match, or by walking the sort
 // order and testing titles until the page is full, which reads about
-// rowsNeeded/density rows. The index wins when matches are rare:
-// matches² < rowsNeeded × all the organisation's tasks. The count this
-// needs is cached (countTasks), so the choice is cheap.
-func (s *Store) searchByIndex(ctx context.Context, tx *sql.Tx, org int, f task.Filter, rowsNeeded int) (bool, error) {
-	if !s.fts || f.Search == nil || !indexable(fold(*f.Search)) {
-		return false, nil
+// rowsNeeded/density rows: the index wins when matches are rare,
+// matches² < rowsNeeded × all the organisation's tasks. The counts are
+// cached or kept by triggers (countTasks), so the choice is cheap.
+func (s *Store) pageCount(ctx context.Context, tx *sql.Tx, org int, f task.Filter, skipTotal bool, rowsNeeded int) (total int, indexSearch bool, err error) {
+	searchable := s.fts && f.Search != nil && indexable(fold(*f.Search))
+	if skipTotal && !searchable {
+		return 0, false, nil
 	}
 	matches, err := s.countTasks(ctx, tx, org, f)
 	if err != nil {
-		return false, err
+		return 0, false, err
 	}
-	all, err := s.countTasks(ctx, tx, org, task.Filter{})
-	if err != nil {
-		return false, err
+	if searchable {
+		all, err := s.countTasks(ctx, tx, org, task.Filter{})
+		if err != nil {
+			return 0, false, err
+		}
+		indexSearch = matches*matches < rowsNeeded*all
 	}
-	return matches*matches < rowsNeeded*all, nil
+	if skipTotal {
+		return 0, indexSearch, nil
+	}
+	return matches, indexSearch, nil
 }

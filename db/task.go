@@ -174,20 +174,13 @@ func (s *Store) ListTasks(ctx context.Context, p task.ListParams) (task.Page, er
 	}
 	var page task.Page
 	err = inTx(ctx, s.read, func(tx *sql.Tx) error {
-		var total int
-		if !q.SkipTotal {
-			if total, err = s.countTasks(ctx, tx, org, q.Filter); err != nil {
-				return err
-			}
-			if q.Offset() >= total {
-				page = task.Page{Items: []task.Task{}, PageSize: q.PageSize, PageIndex: q.PageIndex}
-				page.TotalRecords = total
-				return nil
-			}
-		}
-		useIndex, err := s.searchByIndex(ctx, tx, org, q.Filter, q.Offset()+q.PageSize)
+		total, useIndex, err := s.pageCount(ctx, tx, org, q.Filter, q.SkipTotal, q.Offset()+q.PageSize)
 		if err != nil {
 			return err
+		}
+		if !q.SkipTotal && q.Offset() >= total {
+			page = task.Page{Items: []task.Task{}, PageSize: q.PageSize, PageIndex: q.PageIndex, TotalRecords: total}
+			return nil
 		}
 		from := start{skip: q.Offset()}
 		if deep {
@@ -303,7 +296,7 @@ func orderBy(col string, order task.SortOrder) string {
 // whereClause turns a checked filter into SQL conditions and their
 // arguments. Values are always bound, never spliced in (a page's LIMIT is
 // the one exception: see limitClause). With indexSearch, a search goes
-// through the trigram index (see searchByIndex).
+// through the trigram index (see pageCount).
 func whereClause(org int, f task.Filter, indexSearch bool) (string, []any) {
 	conds := []string{"organisation_id = " + bound}
 	args := []any{org}
