@@ -65,8 +65,9 @@ func NewGuard(store Store, perSecond float64, log *slog.Logger) *Guard {
 }
 
 // Admit authenticates r and charges its key one request. It sets the
-// X-RateLimit-* headers on h (and Retry-After when refused) and returns r's context carrying the
-// principal, or an error with code CodeUnauthenticated or CodeRateLimited.
+// X-RateLimit-* headers on h (and Retry-After when refused) and returns
+// r's context carrying the principal, or an error with code
+// CodeUnauthenticated or CodeRateLimited.
 func (g *Guard) Admit(r *http.Request, h http.Header) (context.Context, error) {
 	ctx := r.Context()
 	accessKey := r.Header.Get(AccessKeyHeader)

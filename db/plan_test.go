@@ -234,22 +234,32 @@ func sortName(f task.SortField, o task.SortOrder) string {
 	return sortColumns[f] + " " + dir
 }
 
-func TestEveryTasksIndexLeadsWithTheOrganisation(t *testing.T) {
-	ps := newPlanStore(t)
-	rows, err := ps.s.read.Query(`SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'tasks'
-		AND sql IS NOT NULL ORDER BY name`)
+// firstColumn is the first column of every row that query returns, as text.
+func firstColumn(t *testing.T, db *sql.DB, query string, args ...any) []string {
+	t.Helper()
+	rows, err := db.Query(query, args...)
 	if err != nil {
-		t.Fatalf("list indexes: %v", err)
+		t.Fatalf("%s: %v", query, err)
 	}
-	var names []string
+	defer rows.Close()
+	var out []string
 	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
+		var v string
+		if err := rows.Scan(&v); err != nil {
 			t.Fatalf("scan: %v", err)
 		}
-		names = append(names, name)
+		out = append(out, v)
 	}
-	rows.Close()
+	if err := rows.Err(); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return out
+}
+
+func TestEveryTasksIndexLeadsWithTheOrganisation(t *testing.T) {
+	ps := newPlanStore(t)
+	names := firstColumn(t, ps.s.read, `SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'tasks'
+		AND sql IS NOT NULL ORDER BY name`)
 	if len(names) == 0 {
 		t.Fatalf("tasks has no indexes")
 	}
@@ -282,19 +292,7 @@ func TestEverySortIndexCarriesTheEqualityFilters(t *testing.T) {
 		"tasks_org_updated_at":       {"organisation_id", "updated_at", "id", "status", "priority"},
 	}
 	for name, columns := range want {
-		rows, err := ps.s.read.Query("SELECT name FROM pragma_index_info(?) ORDER BY seqno", name)
-		if err != nil {
-			t.Fatalf("index_info(%s): %v", name, err)
-		}
-		var got []string
-		for rows.Next() {
-			var c string
-			if err := rows.Scan(&c); err != nil {
-				t.Fatalf("scan: %v", err)
-			}
-			got = append(got, c)
-		}
-		rows.Close()
+		got := firstColumn(t, ps.s.read, "SELECT name FROM pragma_index_info(?) ORDER BY seqno", name)
 		if !slices.Equal(got, columns) {
 			t.Errorf("index %s has columns %v, want %v", name, got, columns)
 		}

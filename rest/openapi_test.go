@@ -112,10 +112,8 @@ func (e exchange) request(t *testing.T) *http.Request {
 	return req
 }
 
-// check sends the request to the real handler and validates the request
-// and the answer against the document. It returns the operation and status
-// seen, such as "GET /v1/tasks/{id} 400".
-func (o *openAPI) check(t *testing.T, e exchange) string {
+// send makes the request and returns the response with its whole body.
+func (e exchange) send(t *testing.T) (*http.Response, []byte) {
 	t.Helper()
 	res, err := http.DefaultClient.Do(e.request(t))
 	if err != nil {
@@ -126,6 +124,15 @@ func (o *openAPI) check(t *testing.T, e exchange) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return res, body
+}
+
+// check sends the request to the real handler and validates the request
+// and the answer against the document. It returns the operation and status
+// seen, such as "GET /v1/tasks/{id} 400".
+func (o *openAPI) check(t *testing.T, e exchange) string {
+	t.Helper()
+	res, body := e.send(t)
 	if res.StatusCode != e.status {
 		t.Fatalf("status %d, want %d: %s", res.StatusCode, e.status, body)
 	}
@@ -531,15 +538,7 @@ func TestUnknownPathsAndMethodsAnswerAsTheDocumentSays(t *testing.T) {
 				t.Fatalf("the document has an operation for %s %s", tt.method, tt.path)
 			}
 			e := exchange{srv: srv, method: tt.method, target: tt.path, status: tt.status}
-			res, err := http.DefaultClient.Do(e.request(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, err := io.ReadAll(res.Body)
-			res.Body.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
+			res, body := e.send(t)
 			// No operation answers these, so the component response is
 			// checked as the one answer of a stand-in operation.
 			op := &openapi3.Operation{Responses: openapi3.NewResponses(openapi3.WithStatus(tt.status, response))}
