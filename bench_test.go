@@ -34,6 +34,7 @@ type benchServer struct {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	benchdb.Cleanup()
+	removeServerBinary()
 	os.Exit(code)
 }
 

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -24,6 +25,40 @@ import (
 )
 
 var servingAt = regexp.MustCompile(`playground=(http://\S+)`)
+
+var binary struct {
+	once sync.Once
+	path string
+	err  error
+	out  []byte
+}
+
+// serverBinary builds the server once per test process, as this test
+// binary was built, and returns its path.
+func serverBinary(t *testing.T) string {
+	t.Helper()
+	binary.once.Do(func() {
+		dir, err := os.MkdirTemp("", "tasks-server-")
+		if err != nil {
+			binary.err = err
+			return
+		}
+		binary.path = filepath.Join(dir, "server")
+		build := append(append([]string{"build"}, buildFlags...), "-o", binary.path, ".")
+		binary.out, binary.err = exec.Command("go", build...).CombinedOutput()
+	})
+	if binary.err != nil {
+		t.Fatalf("go build: %v\n%s", binary.err, binary.out)
+	}
+	return binary.path
+}
+
+// removeServerBinary removes what serverBinary built; TestMain calls it.
+func removeServerBinary() {
+	if binary.path != "" {
+		os.RemoveAll(filepath.Dir(binary.path))
+	}
+}
 
 // startBinary runs the server binary and returns its base URL.
 func startBinary(t *testing.T, bin, dbPath string) (*exec.Cmd, string) {
@@ -52,12 +87,7 @@ func startBinary(t *testing.T, bin, dbPath string) (*exec.Cmd, string) {
 // the middle of a stream of concurrent creates: every create it answered
 // 200 must be there after a restart, in a database that checks clean.
 func TestAcknowledgedCreatesSurviveSIGKILL(t *testing.T) {
-	dir := t.TempDir()
-	bin, dbPath := filepath.Join(dir, "server"), filepath.Join(dir, "tasks.db")
-	build := append(append([]string{"build"}, buildFlags...), "-o", bin, ".")
-	if out, err := exec.Command("go", build...).CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin, dbPath := serverBinary(t), filepath.Join(t.TempDir(), "tasks.db")
 	out, err := exec.Command(bin, "keys", "create", "--org", "Crash", "--db", dbPath).Output()
 	if err != nil {
 		t.Fatal(err)
@@ -155,3 +185,57 @@ func TestAcknowledgedCreatesSurviveSIGKILL(t *testing.T) {
 		t.Errorf("integrity_check = %q, %v; want ok", check, err)
 	}
 }
+
+// TestTheBinaryLogsEachRequestAndItsShutdown runs the real binary, whose
+// log lines are written out together: a request's line reaches stderr
+// while it serves, and the lines of its shutdown before it exits.
+func TestTheBinaryLogsEachRequestAndItsShutdown(t *testing.T) {
+	cmd := exec.Command(serverBinary(t), "serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "tasks.db"))
+	var stderr bytes.Buffer
+	var mu sync.Mutex
+	cmd.Stderr = writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return stderr.Write(p)
+	})
+	logs := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return stderr.String()
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	waitFor := func(what string, re *regexp.Regexp) []string {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if m := re.FindStringSubmatch(logs()); m != nil {
+				return m
+			}
+		}
+		t.Fatalf("no %s on stderr within 30 s:\n%s", what, logs())
+		return nil
+	}
+	url := waitFor("serving line", servingAt)[1]
+	res, err := http.Get(url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	waitFor("line for the request", regexp.MustCompile(`msg=request .*route="GET /healthz" status=200`))
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the server did not stop cleanly: %v\n%s", err, logs())
+	}
+	if !strings.Contains(logs(), "msg=\"shutting down\"") {
+		t.Errorf("the shutdown was not logged before the process exited:\n%s", logs())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
