@@ -48,6 +48,12 @@ var DefaultLimits = Limits{MaxComplexity: 2500, MaxDepth: 15}
 // application/graphql-response+json a request error is a 400. Refusals
 // before GraphQL (401, 429, 413) keep their own statuses under both.
 func NewHandler(svc task.Service, guard *access.Guard, limits Limits, log *slog.Logger) http.Handler {
+	return newHandler(svc, guard, limits, log, &planReads{})
+}
+
+// newHandler is NewHandler with reads answered by plans, or with no plans
+// (plans nil) by gqlgen alone.
+func newHandler(svc task.Service, guard *access.Guard, limits Limits, log *slog.Logger, plans *planReads) http.Handler {
 	cfg := Config{Resolvers: &Resolver{Service: svc, Log: log}}
 	cfg.Complexity.Query.Tasks = func(child int, _ *task.Filter, pageSize *int, _ *int, _ *task.SortField, _ *task.SortOrder) int {
 		return 1 + pageCost(pageSize, child)
@@ -55,7 +61,8 @@ func NewHandler(svc task.Service, guard *access.Guard, limits Limits, log *slog.
 	cfg.Complexity.Query.TasksConnection = func(child int, _ *task.Filter, first *int, _ *string, _ *task.SortField, _ *task.SortOrder) int {
 		return 1 + pageCost(first, child)
 	}
-	srv := handler.New(NewExecutableSchema(cfg))
+	schema := NewExecutableSchema(cfg)
+	srv := handler.New(schema)
 	srv.AddTransport(httpTransport{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetDisableSuggestion(true)
@@ -71,6 +78,10 @@ func NewHandler(svc task.Service, guard *access.Guard, limits Limits, log *slog.
 		return &task.Error{Code: task.CodeInternal, Message: internalMessage}
 	})
 	srv.SetErrorPresenter(presentError)
+	if plans != nil {
+		plans.schema = schema.(*executableSchema)
+		srv.AroundRootFields(plans.intercept)
+	}
 	// The request log and metrics name each operation and count its errors.
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		oc := graphql.GetOperationContext(ctx)

@@ -1,0 +1,222 @@
+package graph_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"tasksapi/access"
+	"tasksapi/graph"
+	"tasksapi/task"
+)
+
+// Planned reads must answer byte for byte as gqlgen's own execution does:
+// each request below goes to the server and to the same server with no
+// plans, over one store, and the two answers are compared whole.
+
+// everyField is a selection of every field of the named object type, and
+// of the object types below it, as the schema has them: a field added to
+// the schema joins it, and is then planned or fails the tests below.
+func everyField(s *ast.Schema, typeName string) string {
+	var b strings.Builder
+	b.WriteString("{")
+	for _, f := range s.Types[typeName].Fields {
+		if strings.HasPrefix(f.Name, "__") {
+			continue
+		}
+		b.WriteString(" " + f.Name)
+		if def := s.Types[f.Type.Name()]; def.Kind == ast.Object {
+			b.WriteString(" " + everyField(s, def.Name))
+		}
+	}
+	b.WriteString(" }")
+	return b.String()
+}
+
+// planServers are the server and the server with no plans, over one store,
+// and the root fields the first has answered by a plan.
+type planServers struct {
+	planned, gqlgen http.Handler
+	key             access.Credentials
+
+	mu     sync.Mutex
+	fields []string
+}
+
+func newPlanServers(t *testing.T, svc func(*testing.T, tenant) task.Service) *planServers {
+	t.Helper()
+	store := openStore(t)
+	tn := newTenant(t, store, "acme")
+	seedVariedTasks(t, tn)
+	log := discardLogger()
+	guard := access.NewGuard(store, 0, log)
+	s := &planServers{key: tn.key}
+	s.planned = graph.NewNotingHandler(svc(t, tn), guard, graph.DefaultLimits, log, func(field string) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.fields = append(s.fields, field)
+	})
+	s.gqlgen = graph.NewGqlgenHandler(svc(t, tn), guard, graph.DefaultLimits, log)
+	return s
+}
+
+// seedVariedTasks stores tasks with every optional field set and unset, and
+// titles and descriptions that need escaping.
+func seedVariedTasks(t *testing.T, tn tenant) {
+	t.Helper()
+	start := mustDateTime(t, "2026-03-01T09:00:00")
+	end := mustDateTime(t, "2026-03-02T17:30:00")
+	seed(t, tn,
+		task.CreateInput{Title: `Call "Ann" about C:\deals <b>&</b> é 😀 ` + "\u2028", StartDatetime: start, DealID: ptr(1)},
+		task.CreateInput{Title: "Every field", StartDatetime: start, EndDatetime: &end,
+			Description: ptr("line one\nline two\ttabbed \x01 \"quoted\" \\"), DealID: ptr(2), ContactID: ptr(3),
+			Priority: ptr(task.PriorityHigh), Status: ptr(task.StatusCompleted), AssignedUserID: ptr(4),
+			TagIDs: []int{3, 1, 2}},
+		task.CreateInput{Title: "Contact only", StartDatetime: end, ContactID: ptr(5), TagIDs: []int{7}},
+	)
+	for i := range 9 {
+		seed(t, tn, task.CreateInput{Title: "Filler " + string(rune('a'+i)), StartDatetime: start,
+			DealID: ptr(10 + i), Priority: ptr(task.Priority(i % 5)), Status: ptr(task.Status(i % 5))})
+	}
+}
+
+// answer is what an HTTP exchange answered.
+type answer struct {
+	status      int
+	contentType string
+	body        string
+}
+
+func (s *planServers) send(t *testing.T, h http.Handler, query string, variables map[string]any) answer {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/query", strings.NewReader(postJSON(t, query, variables)))
+	req.Header.Set("Content-Type", mediaJSON)
+	req.Header.Set(access.AccessKeyHeader, s.key.AccessKey)
+	req.Header.Set(access.SecretKeyHeader, s.key.SecretKey)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return answer{rec.Code, rec.Header().Get("Content-Type"), rec.Body.String()}
+}
+
+// compare sends the request to both servers and fails unless the answers
+// are the same and the planned server answered exactly wantPlanned by a
+// plan. It returns the answer.
+func (s *planServers) compare(t *testing.T, query string, variables map[string]any, wantPlanned ...string) answer {
+	t.Helper()
+	s.mu.Lock()
+	s.fields = nil
+	s.mu.Unlock()
+	got := s.send(t, s.planned, query, variables)
+	want := s.send(t, s.gqlgen, query, variables)
+	if got != want {
+		t.Errorf("planned answer differs from gqlgen's\nplanned: %d %s %s\ngqlgen:  %d %s %s",
+			got.status, got.contentType, got.body, want.status, want.contentType, want.body)
+	}
+	s.mu.Lock()
+	planned := slices.Sorted(slices.Values(s.fields))
+	s.mu.Unlock()
+	if !slices.Equal(planned, wantPlanned) {
+		t.Errorf("root fields answered by a plan: %q, want %q", planned, wantPlanned)
+	}
+	return got
+}
+
+func TestPlannedReadsAnswerAsGqlgenDoes(t *testing.T) {
+	s := newPlanServers(t, func(_ *testing.T, tn tenant) task.Service { return tn.store })
+	schema := graph.Schema()
+	page, conn, one := everyField(schema, "TaskPage"), everyField(schema, "TaskConnection"), everyField(schema, "Task")
+
+	var first struct {
+		Data struct {
+			TasksConnection struct{ PageInfo struct{ EndCursor string } }
+		}
+	}
+	firstPage := s.compare(t, `{ tasksConnection(first: 3) { pageInfo { endCursor } } }`, nil, "tasksConnection")
+	if err := json.Unmarshal([]byte(firstPage.body), &first); err != nil || first.Data.TasksConnection.PageInfo.EndCursor == "" {
+		t.Fatalf("no end cursor in %s (%v)", firstPage.body, err)
+	}
+
+	tests := []struct {
+		name        string
+		query       string
+		variables   map[string]any
+		wantPlanned []string
+	}{
+		{"every field of a page of tasks", `{ tasks(pageSize: 20) ` + page + ` }`, nil, []string{"tasks"}},
+		{"every field of a connection page", `{ tasksConnection(first: 5) ` + conn + ` }`, nil, []string{"tasksConnection"}},
+		{"a connection page read after a cursor",
+			`query($after: String) { tasksConnection(first: 4, after: $after) ` + conn + ` }`,
+			map[string]any{"after": first.Data.TasksConnection.PageInfo.EndCursor}, []string{"tasksConnection"}},
+		{"an empty connection page, with null cursors",
+			`{ tasksConnection(filter: {assignedUserId: 999}) ` + conn + ` }`, nil, []string{"tasksConnection"}},
+		{"an empty page of tasks", `{ tasks(pageIndex: 50) ` + page + ` }`, nil, []string{"tasks"}},
+		{"every field of one task", `query($id: ID!) { task(id: $id) ` + one + ` }`,
+			map[string]any{"id": "2"}, []string{"task"}},
+		{"a task that does not exist is null", `{ task(id: "999999") ` + one + ` }`, nil, []string{"task"}},
+		{"a task id that is not a number is the same error", `{ task(id: "abc") { id } }`, nil, []string{"task"}},
+		{"a bad filter argument is the same error",
+			`{ tasks(filter: {dueDateFrom: "tomorrow"}) { totalRecords } }`, nil, []string{"tasks"}},
+		{"a bad argument variable is the same error",
+			`query($size: Int) { tasks(pageSize: $size) { totalRecords } }`, map[string]any{"size": "ten"}, nil},
+		{"aliases, one field under two names",
+			`{ p: tasks(pageSize: 3) { all: totalRecords items { a: id b: id title t: title } } }`, nil, []string{"tasks"}},
+		{"a field selected twice is written once", `{ tasks { items { id title id } items { title status } } }`, nil, []string{"tasks"}},
+		{"__typename on every object",
+			`{ __typename tasks { __typename items { __typename id } }
+			   tasksConnection { __typename edges { __typename node { __typename } } pageInfo { __typename } }
+			   task(id: "1") { __typename } }`, nil, []string{"task", "tasks", "tasksConnection"}},
+		{"named and inline fragments, nested and overlapping",
+			`{ tasks { ...P items { id ... on Task { title ...T } } } }
+			 fragment P on TaskPage { pageSize items { ...T } }
+			 fragment T on Task { id status dueDate tagIds }`, nil, []string{"tasks"}},
+		{"@skip and @include by literal and by variable",
+			`query($yes: Boolean!, $no: Boolean!) { tasks { items { id title @skip(if: $yes)
+			   description @include(if: $yes) dealId @include(if: $no) status @skip(if: false) }
+			   totalRecords @include(if: $no) ... on TaskPage @skip(if: $no) { pageSize } } }`,
+			map[string]any{"yes": true, "no": false}, []string{"tasks"}},
+		{"filters, sorts and paging from variables",
+			`query($f: TaskFilter, $by: TaskSortField, $o: SortOrder) {
+			   tasks(filter: $f, sortBy: $by, sortOrder: $o, pageSize: 2, pageIndex: 1) { items { id title priority } currentPage totalPages } }`,
+			map[string]any{"f": map[string]any{"status": "OPEN"}, "by": "PRIORITY", "o": "DESC"}, []string{"tasks"}},
+		{"a search", `{ tasks(filter: {search: "ann"}) { totalRecords items { title } } }`, nil, []string{"tasks"}},
+		{"every read at once", `{ tasks ` + page + ` tasksConnection ` + conn + ` task(id: "1") ` + one + ` }`, nil,
+			[]string{"task", "tasks", "tasksConnection"}},
+		{"introspection beside a list is left to gqlgen",
+			`{ __schema { queryType { name } } tasks { totalRecords } }`, nil, []string{"tasks"}},
+		{"a deferred fragment is left to gqlgen", `{ tasks { items { id ... @defer { title } } } }`, nil, nil},
+		{"a mutation is left to gqlgen",
+			`mutation { createTask(input: {title: "x", startDatetime: "nope", dealId: 1}) { id } }`, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s.compare(t, tt.query, tt.variables, tt.wantPlanned...)
+		})
+	}
+}
+
+func TestPlannedReadsFailAsGqlgenDoes(t *testing.T) {
+	tests := []struct {
+		name string
+		svc  func(*testing.T, tenant) task.Service
+	}{
+		{"a store fault is the same fixed message",
+			func(_ *testing.T, tn tenant) task.Service { return failingStore{tn.store} }},
+		{"a panic is the same internal error",
+			func(_ *testing.T, tn tenant) task.Service { return panickingStore{tn.store} }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newPlanServers(t, tt.svc)
+			got := s.compare(t, `{ tasks { totalRecords items { id } } }`, nil, "tasks")
+			if !strings.Contains(got.body, `"errors"`) {
+				t.Errorf("answer %s has no errors", got.body)
+			}
+		})
+	}
+}
