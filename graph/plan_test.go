@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -218,5 +219,74 @@ func TestPlannedReadsFailAsGqlgenDoes(t *testing.T) {
 				t.Errorf("answer %s has no errors", got.body)
 			}
 		})
+	}
+}
+
+// randomSelection is a selection on the named object type of one to five
+// random picks: a field (aliased or not, at times with @skip or
+// @include), __typename, or an inline or spread fragment of more picks.
+func randomSelection(r *rand.Rand, s *ast.Schema, typeName string) string {
+	fields := s.Types[typeName].Fields
+	// An alias of another field's name would make two fields conflict.
+	aliases := []string{"", "", "", "x", "y"}
+	directives := []string{"", "", "", " @skip(if: true)", " @skip(if: false)", " @include(if: $on)", " @include(if: false)"}
+	var b strings.Builder
+	b.WriteString("{")
+	for range 1 + r.IntN(5) {
+		switch pick := r.IntN(10); {
+		case pick == 0:
+			b.WriteString(" __typename")
+		case pick == 1:
+			b.WriteString(" ... on " + typeName + directives[r.IntN(len(directives))] + " " + randomSelection(r, s, typeName))
+		case pick == 2:
+			b.WriteString(" ..." + directives[r.IntN(len(directives))] + " " + randomSelection(r, s, typeName))
+		default:
+			f := fields[r.IntN(len(fields))]
+			if strings.HasPrefix(f.Name, "__") {
+				continue
+			}
+			b.WriteString(" ")
+			if alias := aliases[r.IntN(len(aliases))]; alias != "" {
+				b.WriteString(f.Name + alias + ": ")
+			}
+			b.WriteString(f.Name + directives[r.IntN(len(directives))])
+			if def := s.Types[f.Type.Name()]; def.Kind == ast.Object {
+				b.WriteString(" " + randomSelection(r, s, def.Name))
+			}
+		}
+	}
+	b.WriteString(" }")
+	return b.String()
+}
+
+func TestRandomSelectionsAnswerAsGqlgenDoes(t *testing.T) {
+	s := newPlanServers(t, func(_ *testing.T, tn tenant) task.Service { return tn.store })
+	schema := graph.Schema()
+	r := rand.New(rand.NewPCG(1, 2)) // the same queries on every run
+	roots := []struct{ field, typeName string }{
+		{`tasks(pageSize: 3, sortBy: PRIORITY)`, "TaskPage"},
+		{`tasksConnection(first: 2, filter: {status: OPEN})`, "TaskConnection"},
+		{`task(id: "2")`, "Task"},
+	}
+	const queries = 300
+	planned := 0
+	for i := range queries {
+		root := roots[r.IntN(len(roots))]
+		query := `query($on: Boolean!) { __typename @skip(if: $on) ` + root.field + " " +
+			randomSelection(r, schema, root.typeName) + ` }`
+		s.mu.Lock()
+		s.fields = nil
+		s.mu.Unlock()
+		got := s.send(t, s.planned, query, map[string]any{"on": i%2 == 0})
+		want := s.send(t, s.gqlgen, query, map[string]any{"on": i%2 == 0})
+		if got != want {
+			t.Errorf("query %s\nplanned: %d %s\ngqlgen:  %d %s", query, got.status, got.body, want.status, want.body)
+		}
+		s.mu.Lock()
+		planned += len(s.fields)
+		s.mu.Unlock()
+	}
+	if planned < queries/2 {
+		t.Errorf("%d of %d random queries were answered by a plan, want at least half", planned, queries)
 	}
 }
