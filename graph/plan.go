@@ -41,42 +41,8 @@ func (p *planReads) intercept(ctx context.Context, next graphql.RootResolver) gr
 	if oc.Operation.Operation != ast.Query {
 		return next(ctx)
 	}
-	ec := newExecutionContext(oc, p.schema, nil)
-	var answer graphql.Marshaler
-	var ok bool
-	// Each case resolves its root field as the generated _Query_<field>
-	// does, with the plan in place of the generated marshaller.
-	switch field.Name {
-	case "tasks":
-		var plan object[task.Page]
-		if plan, ok = compile(oc, field.Selections, taskPageImplementors, pageFields, pageNested); ok {
-			answer = graphql.ResolveField(ctx, oc, field, ec.fieldContext_Query_tasks,
-				func(ctx context.Context) (any, error) {
-					a := graphql.GetFieldContext(ctx).Args
-					return ec.Resolvers.Query().Tasks(ctx, a["filter"].(*task.Filter), a["pageSize"].(*int),
-						a["pageIndex"].(*int), a["sortBy"].(*task.SortField), a["sortOrder"].(*task.SortOrder))
-				}, nil, written(ec, plan, ec.marshalNTaskPage2ᚖtasksapiᚋtaskᚐPage), true, true)
-		}
-	case "tasksConnection":
-		var plan object[task.Connection]
-		if plan, ok = compile(oc, field.Selections, taskConnectionImplementors, connectionFields, connectionNested); ok {
-			answer = graphql.ResolveField(ctx, oc, field, ec.fieldContext_Query_tasksConnection,
-				func(ctx context.Context) (any, error) {
-					a := graphql.GetFieldContext(ctx).Args
-					return ec.Resolvers.Query().TasksConnection(ctx, a["filter"].(*task.Filter), a["first"].(*int),
-						a["after"].(*string), a["sortBy"].(*task.SortField), a["sortOrder"].(*task.SortOrder))
-				}, nil, written(ec, plan, ec.marshalNTaskConnection2ᚖtasksapiᚋtaskᚐConnection), true, true)
-		}
-	case "task":
-		var plan object[task.Task]
-		if plan, ok = compile(oc, field.Selections, taskImplementors, taskFields, nil); ok {
-			answer = graphql.ResolveField(ctx, oc, field, ec.fieldContext_Query_task,
-				func(ctx context.Context) (any, error) {
-					return ec.Resolvers.Query().Task(ctx, graphql.GetFieldContext(ctx).Args["id"].(string))
-				}, nil, written(ec, plan, ec.marshalOTask2ᚖtasksapiᚋtaskᚐTask), true, false)
-		}
-	}
-	if !ok {
+	answer := p.answer(ctx, oc, field)
+	if answer == nil {
 		return next(ctx)
 	}
 	if p.planned != nil {
@@ -85,18 +51,68 @@ func (p *planReads) intercept(ctx context.Context, next graphql.RootResolver) gr
 	return answer
 }
 
-// written is the marshaller of a root field's value: the plan, or for no
-// value the generated marshaller, which reports a null where the schema
-// allows none.
-func written[T any](ec *executionContext, plan object[T],
-	generated func(context.Context, ast.SelectionSet, *T) graphql.Marshaler,
-) func(context.Context, ast.SelectionSet, *T) graphql.Marshaler {
-	return func(ctx context.Context, sel ast.SelectionSet, v *T) graphql.Marshaler {
-		if v == nil {
-			return generated(ctx, sel, v)
+// answer is the root field's answer by plan, or nil when the field or its
+// selection cannot be planned. Each case resolves the field as the
+// generated _Query_<field> does, with the plan in place of the generated
+// marshaller.
+func (p *planReads) answer(ctx context.Context, oc *graphql.OperationContext, field graphql.CollectedField) graphql.Marshaler {
+	ec := newExecutionContext(oc, p.schema, nil)
+	switch field.Name {
+	case "tasks":
+		plan, ok := compile(oc, field.Selections, taskPageImplementors, pageFields, pageNested)
+		if !ok {
+			return nil
 		}
-		return graphql.WriterFunc(func(w io.Writer) { plan.write(ec, ctx, w, v) })
+		return resolved(ctx, ec, field, ec.fieldContext_Query_tasks, true,
+			plan, ec.marshalNTaskPage2ᚖtasksapiᚋtaskᚐPage,
+			func(ctx context.Context, a map[string]any) (*task.Page, error) {
+				return ec.Resolvers.Query().Tasks(ctx, a["filter"].(*task.Filter), a["pageSize"].(*int),
+					a["pageIndex"].(*int), a["sortBy"].(*task.SortField), a["sortOrder"].(*task.SortOrder))
+			})
+	case "tasksConnection":
+		plan, ok := compile(oc, field.Selections, taskConnectionImplementors, connectionFields, connectionNested)
+		if !ok {
+			return nil
+		}
+		return resolved(ctx, ec, field, ec.fieldContext_Query_tasksConnection, true,
+			plan, ec.marshalNTaskConnection2ᚖtasksapiᚋtaskᚐConnection,
+			func(ctx context.Context, a map[string]any) (*task.Connection, error) {
+				return ec.Resolvers.Query().TasksConnection(ctx, a["filter"].(*task.Filter), a["first"].(*int),
+					a["after"].(*string), a["sortBy"].(*task.SortField), a["sortOrder"].(*task.SortOrder))
+			})
+	case "task":
+		plan, ok := compile(oc, field.Selections, taskImplementors, taskFields, nil)
+		if !ok {
+			return nil
+		}
+		return resolved(ctx, ec, field, ec.fieldContext_Query_task, false,
+			plan, ec.marshalOTask2ᚖtasksapiᚋtaskᚐTask,
+			func(ctx context.Context, a map[string]any) (*task.Task, error) {
+				return ec.Resolvers.Query().Task(ctx, a["id"].(string))
+			})
 	}
+	return nil
+}
+
+// resolved resolves a root field through gqlgen: fieldContext (the
+// generated one) reads its arguments, resolve calls its resolver with
+// them, and the value is written by plan, or when there is none by the
+// generated marshaller, which reports a null where the schema allows none.
+func resolved[T any](ctx context.Context, ec *executionContext, field graphql.CollectedField,
+	fieldContext func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error), nonNull bool,
+	plan object[T], generated func(context.Context, ast.SelectionSet, *T) graphql.Marshaler,
+	resolve func(ctx context.Context, args map[string]any) (*T, error),
+) graphql.Marshaler {
+	return graphql.ResolveField(ctx, ec.OperationContext, field, fieldContext,
+		func(ctx context.Context) (any, error) { return resolve(ctx, graphql.GetFieldContext(ctx).Args) },
+		nil,
+		func(ctx context.Context, sel ast.SelectionSet, v *T) graphql.Marshaler {
+			if v == nil {
+				return generated(ctx, sel, v)
+			}
+			return graphql.WriterFunc(func(w io.Writer) { plan.write(ec, ctx, w, v) })
+		},
+		true, nonNull)
 }
 
 // writer writes one field's value of a T.
