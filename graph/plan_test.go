@@ -50,7 +50,7 @@ type planServers struct {
 	fields []string
 }
 
-func newPlanServers(t *testing.T, svc func(*testing.T, tenant) task.Service) *planServers {
+func newPlanServers(t *testing.T, svc func(tenant) task.Service) *planServers {
 	t.Helper()
 	store := openStore(t)
 	tn := newTenant(t, store, "acme")
@@ -58,12 +58,12 @@ func newPlanServers(t *testing.T, svc func(*testing.T, tenant) task.Service) *pl
 	log := discardLogger()
 	guard := access.NewGuard(store, 0, log)
 	s := &planServers{key: tn.key}
-	s.planned = graph.NewNotingHandler(svc(t, tn), guard, graph.DefaultLimits, log, func(field string) {
+	s.planned = graph.NewNotingHandler(svc(tn), guard, graph.DefaultLimits, log, func(field string) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.fields = append(s.fields, field)
 	})
-	s.gqlgen = graph.NewGqlgenHandler(svc(t, tn), guard, graph.DefaultLimits, log)
+	s.gqlgen = graph.NewGqlgenHandler(svc(tn), guard, graph.DefaultLimits, log)
 	return s
 }
 
@@ -105,10 +105,10 @@ func (s *planServers) send(t *testing.T, h http.Handler, query string, variables
 	return answer{rec.Code, rec.Header().Get("Content-Type"), rec.Body.String()}
 }
 
-// compare sends the request to both servers and fails unless the answers
-// are the same and the planned server answered exactly wantPlanned by a
-// plan. It returns the answer.
-func (s *planServers) compare(t *testing.T, query string, variables map[string]any, wantPlanned ...string) answer {
+// exchange sends the request to both servers, fails unless the answers
+// are the same, and returns the answer and the root fields the planned
+// server answered by a plan.
+func (s *planServers) exchange(t *testing.T, query string, variables map[string]any) (answer, []string) {
 	t.Helper()
 	s.mu.Lock()
 	s.fields = nil
@@ -116,12 +116,19 @@ func (s *planServers) compare(t *testing.T, query string, variables map[string]a
 	got := s.send(t, s.planned, query, variables)
 	want := s.send(t, s.gqlgen, query, variables)
 	if got != want {
-		t.Errorf("planned answer differs from gqlgen's\nplanned: %d %s %s\ngqlgen:  %d %s %s",
-			got.status, got.contentType, got.body, want.status, want.contentType, want.body)
+		t.Errorf("planned answer differs from gqlgen's\nquery: %s\nplanned: %d %s %s\ngqlgen:  %d %s %s",
+			query, got.status, got.contentType, got.body, want.status, want.contentType, want.body)
 	}
 	s.mu.Lock()
-	planned := slices.Sorted(slices.Values(s.fields))
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	return got, slices.Sorted(slices.Values(s.fields))
+}
+
+// compare is exchange, failing too unless the planned server answered
+// exactly wantPlanned by a plan.
+func (s *planServers) compare(t *testing.T, query string, variables map[string]any, wantPlanned ...string) answer {
+	t.Helper()
+	got, planned := s.exchange(t, query, variables)
 	if !slices.Equal(planned, wantPlanned) {
 		t.Errorf("root fields answered by a plan: %q, want %q", planned, wantPlanned)
 	}
@@ -129,7 +136,7 @@ func (s *planServers) compare(t *testing.T, query string, variables map[string]a
 }
 
 func TestPlannedReadsAnswerAsGqlgenDoes(t *testing.T) {
-	s := newPlanServers(t, func(_ *testing.T, tn tenant) task.Service { return tn.store })
+	s := newPlanServers(t, func(tn tenant) task.Service { return tn.store })
 	schema := graph.Schema()
 	page, conn, one := everyField(schema, "TaskPage"), everyField(schema, "TaskConnection"), everyField(schema, "Task")
 
@@ -204,12 +211,12 @@ func TestPlannedReadsAnswerAsGqlgenDoes(t *testing.T) {
 func TestPlannedReadsFailAsGqlgenDoes(t *testing.T) {
 	tests := []struct {
 		name string
-		svc  func(*testing.T, tenant) task.Service
+		svc  func(tenant) task.Service
 	}{
 		{"a store fault is the same fixed message",
-			func(_ *testing.T, tn tenant) task.Service { return failingStore{tn.store} }},
+			func(tn tenant) task.Service { return failingStore{tn.store} }},
 		{"a panic is the same internal error",
-			func(_ *testing.T, tn tenant) task.Service { return panickingStore{tn.store} }},
+			func(tn tenant) task.Service { return panickingStore{tn.store} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -260,7 +267,7 @@ func randomSelection(r *rand.Rand, s *ast.Schema, typeName string) string {
 }
 
 func TestRandomSelectionsAnswerAsGqlgenDoes(t *testing.T) {
-	s := newPlanServers(t, func(_ *testing.T, tn tenant) task.Service { return tn.store })
+	s := newPlanServers(t, func(tn tenant) task.Service { return tn.store })
 	schema := graph.Schema()
 	r := rand.New(rand.NewPCG(1, 2)) // the same queries on every run
 	roots := []struct{ field, typeName string }{
@@ -274,17 +281,8 @@ func TestRandomSelectionsAnswerAsGqlgenDoes(t *testing.T) {
 		root := roots[r.IntN(len(roots))]
 		query := `query($on: Boolean!) { __typename @skip(if: $on) ` + root.field + " " +
 			randomSelection(r, schema, root.typeName) + ` }`
-		s.mu.Lock()
-		s.fields = nil
-		s.mu.Unlock()
-		got := s.send(t, s.planned, query, map[string]any{"on": i%2 == 0})
-		want := s.send(t, s.gqlgen, query, map[string]any{"on": i%2 == 0})
-		if got != want {
-			t.Errorf("query %s\nplanned: %d %s\ngqlgen:  %d %s", query, got.status, got.body, want.status, want.body)
-		}
-		s.mu.Lock()
-		planned += len(s.fields)
-		s.mu.Unlock()
+		_, fields := s.exchange(t, query, map[string]any{"on": i%2 == 0})
+		planned += len(fields)
 	}
 	if planned < queries/2 {
 		t.Errorf("%d of %d random queries were answered by a plan, want at least half", planned, queries)
