@@ -57,6 +57,8 @@ func (s *Store) connectionPage(ctx context.Context, db querier, org int, q task.
 		return task.Connection{}, err
 	}
 	defer rows.Close()
+	// The sort key as the driver gives it (a string for TEXT, an int64 for
+	// INTEGER), which a cursor carries and a keyset binds as it is.
 	var key any
 	extra := []any{&key}
 	if total.sql != "" {
@@ -71,9 +73,6 @@ func (s *Store) connectionPage(ctx context.Context, db querier, org int, q task.
 		if len(conn.Edges) == q.First {
 			conn.HasNextPage = true
 			break
-		}
-		if b, ok := key.([]byte); ok {
-			key = string(b)
 		}
 		pos := task.Position{SortBy: q.SortBy, SortOrder: q.SortOrder, Key: key, ID: t.ID}
 		conn.Edges = append(conn.Edges, task.Edge{Node: t, Cursor: s.cursor.Encode(pos)})

@@ -98,9 +98,6 @@ func findLandmarks(ctx context.Context, tx *sql.Tx, org int, q task.ListQuery, k
 		if err != nil {
 			return nil, err
 		}
-		if b, ok := pos.Key.([]byte); ok {
-			pos.Key = string(b)
-		}
 		pos.SortBy, pos.SortOrder = q.SortBy, q.SortOrder
 		marks = append(marks, pos)
 	}

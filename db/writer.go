@@ -42,6 +42,24 @@ func (s *Store) queueCreate(ctx context.Context, req createRequest) error {
 	}
 }
 
+// gather is first and the creates already waiting behind it, at most
+// maxGroup in all: the group one transaction commits.
+func (s *Store) gather(first createRequest) []createRequest {
+	group := []createRequest{first}
+	for len(group) < maxGroup {
+		select {
+		case r, ok := <-s.creates:
+			if !ok {
+				return group
+			}
+			group = append(group, r)
+		default:
+			return group
+		}
+	}
+	return group
+}
+
 // groupWriter runs until s.creates is closed. Between groups, it moves
 // the tasks created since into the search index (see indexTail).
 func (s *Store) groupWriter() {
@@ -59,20 +77,7 @@ func (s *Store) groupWriter() {
 			if !ok {
 				return
 			}
-			group := []createRequest{first}
-		fill:
-			for len(group) < maxGroup {
-				select {
-				case r, ok := <-s.creates:
-					if !ok {
-						break fill
-					}
-					group = append(group, r)
-				default:
-					break fill
-				}
-			}
-			s.commitGroup(group)
+			s.commitGroup(s.gather(first))
 			unindexed = true
 		case <-tick:
 			if unindexed {
