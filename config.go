@@ -6,9 +6,11 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
 	"tasksapi/db"
 	"tasksapi/graph"
+	"tasksapi/idempotency"
 )
 
 // config is the server's configuration: defaults, then environment, then flags.
@@ -22,6 +24,9 @@ type config struct {
 	Sync          db.Sync
 	LogFormat     string // text or json
 	LogLevel      slog.Level
+	// IdempotencyTTL is how long the outcome of a write sent with an
+	// Idempotency-Key is kept for repeats.
+	IdempotencyTTL time.Duration
 }
 
 // defaultRateLimit per key: generous for an integration or a busy
@@ -39,6 +44,7 @@ var envFlags = [][2]string{
 	{"sync", "SYNC"},
 	{"log-format", "LOG_FORMAT"},
 	{"log-level", "LOG_LEVEL"},
+	{"idempotency-ttl", "IDEMPOTENCY_TTL"},
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -54,6 +60,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&cfg.MaxDepth, "max-depth", graph.DefaultLimits.MaxDepth, "deepest GraphQL selection nesting, introspection included (env MAX_DEPTH)")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log lines as text or json (env LOG_FORMAT)")
 	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "least severe log level: debug, info, warn or error (env LOG_LEVEL)")
+	fs.DurationVar(&cfg.IdempotencyTTL, "idempotency-ttl", idempotency.DefaultTTL, "how long a write's answer is kept for repeats of its Idempotency-Key (env IDEMPOTENCY_TTL)")
 	fs.StringVar(&sync, "sync", string(db.SyncFull), "full: a write is on disk before it is acknowledged; normal: faster, but a power loss can lose the last writes (env SYNC)")
 
 	if port := getenv("PORT"); port != "" {
@@ -67,6 +74,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if cfg.IdempotencyTTL <= 0 {
+		return config{}, fmt.Errorf("--idempotency-ttl must be positive, not %s", cfg.IdempotencyTTL)
 	}
 	if cfg.RateLimit < 0 || cfg.MaxComplexity < 1 || cfg.MaxDepth < 1 {
 		return config{}, fmt.Errorf("--rate-limit must be at least 0, --max-complexity and --max-depth at least 1")

@@ -35,6 +35,7 @@ import (
 	"tasksapi/access"
 	"tasksapi/db"
 	"tasksapi/graph"
+	"tasksapi/idempotency"
 	"tasksapi/internal/onewrite"
 	"tasksapi/observe"
 	"tasksapi/playground"
@@ -109,6 +110,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 }
 
+// idempotencySweepEvery is how often expired Idempotency-Key outcomes are
+// removed.
+const idempotencySweepEvery = time.Minute
+
 // logFlushInterval bounds how late a log line reaches stderr: lines are
 // written out together rather than one system call each.
 const logFlushInterval = 100 * time.Millisecond
@@ -154,9 +159,16 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, 
 		ln.Close()
 		return err
 	}
+	keeper := idempotency.New(store, cfg.IdempotencyTTL, log)
+	sweepCtx, stopSweeping := context.WithCancel(context.Background())
+	defer stopSweeping()
+	go keeper.Sweep(sweepCtx, idempotencySweepEvery)
 	var stopping atomic.Bool
 	app := app{
-		svc:         store,
+		// A repeat of an idempotent request is answered by its kept
+		// outcome, never by the store.
+		svc:         idempotency.Service{Service: store},
+		keeper:      keeper,
 		guard:       access.NewGuard(store, cfg.RateLimit, log),
 		limits:      graph.Limits{MaxComplexity: cfg.MaxComplexity, MaxDepth: cfg.MaxDepth},
 		corsOrigins: cfg.CORSOrigins,
@@ -203,6 +215,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, 
 type app struct {
 	svc         task.Service
 	guard       *access.Guard
+	keeper      *idempotency.Keeper
 	limits      graph.Limits
 	corsOrigins []string
 	log         *slog.Logger

@@ -204,6 +204,9 @@ func TestUpgradingToTaskCountsCountsEachOrganisationsOwnTasks(t *testing.T) {
 	for _, stmt := range []string{
 		"DROP TRIGGER tasks_count_insert", "DROP TRIGGER tasks_count_delete", "DROP TRIGGER tasks_count_update",
 		"ALTER TABLE organisations DROP COLUMN task_count",
+		// What 0009 added.
+		"ALTER TABLE tasks DROP COLUMN version", "ALTER TABLE tasks DROP COLUMN completed_at",
+		"DROP TABLE idempotency_keys",
 		// Stand-ins for the triggers 0008 replaces.
 		"CREATE TRIGGER tasks_count_insert AFTER INSERT ON tasks BEGIN SELECT 1; END",
 		"CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks BEGIN SELECT 1; END",

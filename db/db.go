@@ -53,10 +53,10 @@ type Store struct {
 	landmarks *landmarks // where deep pages start, by write version
 	cursor    task.CursorCodec
 
-	creates    chan createRequest // to groupWriter
+	writes     chan writeRequest // to groupWriter
 	writerDone chan struct{}
 	closeOnce  sync.Once
-	closeMu    sync.RWMutex // read-held to send on creates, held to close it
+	closeMu    sync.RWMutex // read-held to send on writes, held to close it
 	closed     bool
 	// Now is the clock read once per write; tests replace it.
 	Now func() time.Time
@@ -136,12 +136,12 @@ func Open(path string, sync ...Sync) (*Store, error) {
 	}
 	s := &Store{write: write, read: read, fts: fts, counts: newCounts(), landmarks: newLandmarks(),
 		cursor: task.NewCursorCodec(secret), Now: time.Now,
-		creates: make(chan createRequest, maxGroup), writerDone: make(chan struct{})}
+		writes: make(chan writeRequest, maxGroup), writerDone: make(chan struct{})}
 	go s.groupWriter()
 	return s, nil
 }
 
-// Close waits for pending creates, then closes the database. Closing
+// Close waits for pending writes, then closes the database. Closing
 // twice is harmless.
 func (s *Store) Close() error {
 	var err error
@@ -152,7 +152,7 @@ func (s *Store) Close() error {
 func (s *Store) close() error {
 	s.closeMu.Lock()
 	s.closed = true
-	close(s.creates)
+	close(s.writes)
 	s.closeMu.Unlock()
 	<-s.writerDone
 	// As SQLite advises before closing: refresh the planner's statistics

@@ -18,7 +18,8 @@ var _ task.Service = (*Store)(nil)
 
 // taskColumns is the select list scanTask reads.
 const taskColumns = `id, title, status, priority, start_datetime, end_datetime, due_date,
-	description, deal_id, contact_id, assigned_user_id, created_at, updated_at, tag_ids`
+	description, deal_id, contact_id, assigned_user_id, created_at, updated_at, tag_ids,
+	completed_at, version`
 
 // sortColumns maps each sort field to its column. Only these strings ever
 // reach an ORDER BY.
@@ -44,30 +45,143 @@ func (s *Store) CreateTask(ctx context.Context, in task.CreateInput) (task.Task,
 	if err != nil {
 		return task.Task{}, err
 	}
-	t.CreatedAt = task.NewDateTime(s.Now())
-	t.UpdatedAt = t.CreatedAt
-
-	req := createRequest{org: org, task: &t, done: make(chan error, 1)}
-	if err := s.queueCreate(ctx, req); err != nil {
-		return task.Task{}, err
-	}
-	if err := <-req.done; err != nil {
+	t.Created(task.NewDateTime(s.Now()))
+	err = s.commit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		t.ID = 0 // a write may run again: see writeRequest
+		if err := insert(ctx, tx, org, &t); err != nil {
+			return err
+		}
+		return keep(ctx, tx, t)
+	})
+	if err != nil {
 		return task.Task{}, fmt.Errorf("create task: %w", err)
 	}
+	kept(ctx)
 	return t, nil
+}
+
+// UpdateTask changes the task with the given id by in, if expect accepts
+// its version. The task is read, changed by the domain's rules
+// (task.Task.Apply) and written in one transaction of the writer, so no
+// other write comes between the read and the write: of two changes
+// conditional on the same version, the second finds the first's.
+func (s *Store) UpdateTask(ctx context.Context, id int, in task.UpdateInput, expect task.Expect) (task.Task, error) {
+	org, err := organisation(ctx)
+	if err != nil {
+		return task.Task{}, err
+	}
+	var t task.Task
+	err = s.commit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		old, err := readForWrite(ctx, tx, org, id, expect)
+		if err != nil {
+			return err
+		}
+		var fields []string
+		t, fields, err = old.Apply(in, task.NewDateTime(s.Now()))
+		if err != nil {
+			return err
+		}
+		if len(fields) > 0 {
+			if err := update(ctx, tx, org, old, t); err != nil {
+				return err
+			}
+		}
+		return keep(ctx, tx, t)
+	})
+	if err != nil {
+		return task.Task{}, refusalOr(err, "update task %d", id)
+	}
+	kept(ctx)
+	return t, nil
+}
+
+// DeleteTask removes the task with the given id, if expect accepts its
+// version, and returns it as it was. Ids come from AUTOINCREMENT, so a
+// removed task's id is never given to another.
+func (s *Store) DeleteTask(ctx context.Context, id int, expect task.Expect) (task.Task, error) {
+	org, err := organisation(ctx)
+	if err != nil {
+		return task.Task{}, err
+	}
+	var t task.Task
+	err = s.commit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		if t, err = readForWrite(ctx, tx, org, id, expect); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM tasks WHERE id = "+bound, id); err != nil {
+			return err
+		}
+		return keep(ctx, tx, t)
+	})
+	if err != nil {
+		return task.Task{}, refusalOr(err, "delete task %d", id)
+	}
+	kept(ctx)
+	return t, nil
+}
+
+// readForWrite reads the task a change or delete is about, within its
+// transaction, and checks its version against expect.
+func readForWrite(ctx context.Context, tx *sql.Tx, org, id int, expect task.Expect) (task.Task, error) {
+	row := tx.QueryRowContext(ctx, "SELECT "+taskColumns+" FROM tasks WHERE organisation_id = "+bound+" AND id = "+bound, org, id)
+	t, err := scanTask(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return task.Task{}, task.NotFound()
+	}
+	if err != nil {
+		return task.Task{}, err
+	}
+	return t, expect.Check(t.Version)
+}
+
+// refusalOr returns a rule's refusal as it is, and wraps a fault with
+// what was being done.
+func refusalOr(err error, format string, args ...any) error {
+	if task.ErrorCode(err) != task.CodeInternal {
+		return err
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}
+
+// updateTask writes a changed task. The title's columns are written only
+// when the title changed: writing title_fold, even unchanged, runs the
+// search index's trigger.
+const (
+	updateTask = `UPDATE tasks SET status = ?, priority = ?, start_datetime = ?, end_datetime = ?,
+	due_date = ?, description = ?, deal_id = ?, contact_id = ?, assigned_user_id = ?, tag_ids = ?,
+	updated_at = ?, completed_at = ?, version = ?`
+	updateTitle = `, title = ?, title_fold = ?`
+	updateWhere = ` WHERE id = ` + bound
+)
+
+// update writes t, a changed old, within tx.
+func update(ctx context.Context, tx *sql.Tx, org int, old, t task.Task) error {
+	args := []any{t.Status, t.Priority, t.StartDatetime.String(), nullableText(t.EndDatetime),
+		t.DueDate.String(), t.Description, t.DealID, t.ContactID, t.AssignedUserID, tagsText(t.TagIDs),
+		t.UpdatedAt.String(), nullableText(t.CompletedAt), t.Version}
+	query := updateTask
+	if t.Title != old.Title {
+		query += updateTitle
+		args = append(args, t.Title, fold(t.Title))
+	}
+	_, err := tx.ExecContext(ctx, query+updateWhere, append(args, t.ID)...)
+	return err
 }
 
 // insertTask is the SQL of a new task; the connection's statement cache
 // keeps it prepared.
 const insertTask = `INSERT INTO tasks (organisation_id, title, title_fold, status, priority,
 	start_datetime, end_datetime, due_date, description, deal_id, contact_id, assigned_user_id,
-	created_at, updated_at, tag_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	created_at, updated_at, tag_ids, completed_at, version)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insert stores t in org, within tx, and sets its ID.
 func insert(ctx context.Context, tx *sql.Tx, org int, t *task.Task) error {
 	res, err := tx.ExecContext(ctx, insertTask, org, t.Title, fold(t.Title), t.Status, t.Priority,
 		t.StartDatetime.String(), nullableText(t.EndDatetime), t.DueDate.String(), t.Description,
-		t.DealID, t.ContactID, t.AssignedUserID, t.CreatedAt.String(), t.UpdatedAt.String(), tagsText(t.TagIDs))
+		t.DealID, t.ContactID, t.AssignedUserID, t.CreatedAt.String(), t.UpdatedAt.String(), tagsText(t.TagIDs),
+		nullableText(t.CompletedAt), t.Version)
 	if err != nil {
 		return err
 	}
@@ -113,8 +227,7 @@ func (s *Store) ImportTasks(ctx context.Context, org, n int, next func(i int) (t
 				if err != nil {
 					return fmt.Errorf("task %d: %w", i, err)
 				}
-				t.CreatedAt = task.NewDateTime(created)
-				t.UpdatedAt = t.CreatedAt
+				t.Created(task.NewDateTime(created))
 				if err := insert(stmtCtx, tx, org, &t); err != nil {
 					return err
 				}
@@ -365,9 +478,11 @@ func scanTask(row scanner, extra ...any) (task.Task, error) {
 // than each allocating its own.
 type taskScanner struct {
 	id, status, priority      int64
+	version                   int64
 	title, start, due         string
 	created, updated, tags    string
 	end, description          sql.NullString
+	completed                 sql.NullString
 	deal, contact, assignedTo sql.NullInt64
 	dest                      []any
 }
@@ -375,7 +490,8 @@ type taskScanner struct {
 func newTaskScanner(extra ...any) *taskScanner {
 	s := &taskScanner{}
 	s.dest = append([]any{&s.id, &s.title, &s.status, &s.priority, &s.start, &s.end, &s.due,
-		&s.description, &s.deal, &s.contact, &s.assignedTo, &s.created, &s.updated, &s.tags}, extra...)
+		&s.description, &s.deal, &s.contact, &s.assignedTo, &s.created, &s.updated, &s.tags,
+		&s.completed, &s.version}, extra...)
 	return s
 }
 
@@ -383,6 +499,7 @@ func newTaskScanner(extra ...any) *taskScanner {
 // every pointer of a row.
 type optional struct {
 	end         task.DateTime
+	completed   task.DateTime
 	description string
 	ids         [3]int // deal, contact, assigned user
 }
@@ -391,7 +508,8 @@ func (s *taskScanner) scan(row scanner) (task.Task, error) {
 	if err := row.Scan(s.dest...); err != nil {
 		return task.Task{}, err
 	}
-	t := task.Task{ID: int(s.id), Title: s.title, Status: task.Status(s.status), Priority: task.Priority(s.priority)}
+	t := task.Task{ID: int(s.id), Title: s.title, Status: task.Status(s.status), Priority: task.Priority(s.priority),
+		Version: int(s.version)}
 	var err error
 	if t.StartDatetime, err = task.ParseDateTime(s.start); err != nil {
 		return task.Task{}, fmt.Errorf("task %d start_datetime: %w", t.ID, err)
@@ -414,6 +532,12 @@ func (s *taskScanner) scan(row scanner) (task.Task, error) {
 			return task.Task{}, fmt.Errorf("task %d end_datetime: %w", t.ID, err)
 		}
 		t.EndDatetime = &o.end
+	}
+	if s.completed.Valid {
+		if o.completed, err = task.ParseDateTime(s.completed.String); err != nil {
+			return task.Task{}, fmt.Errorf("task %d completed_at: %w", t.ID, err)
+		}
+		t.CompletedAt = &o.completed
 	}
 	if s.description.Valid {
 		o.description = s.description.String

@@ -9,46 +9,61 @@ import (
 	"tasksapi/task"
 )
 
-// Creates are committed in groups. Every commit of the one writer
-// connection waits for its sync to disk; creates that arrive while a
+// Writes are committed in groups. Every commit of the one writer
+// connection waits for its sync to disk; writes that arrive while a
 // commit is under way queue up and go into the next transaction
-// together, so under load one sync acknowledges many creates. A lone
-// create commits at once: nothing waits for a group to fill.
+// together, so under load one sync acknowledges many writes. A lone
+// write commits at once: nothing waits for a group to fill.
 const maxGroup = 128
 
-type createRequest struct {
-	org  int
-	task *task.Task // its ID is set once stored
-	done chan error // receives the outcome, once
+// writeRequest is one write: a create, a change or a delete.
+type writeRequest struct {
+	// write does the request's work in the group's transaction. It may
+	// run more than once (see commitGroup), so it must start afresh each
+	// time. A *task.Error is the request's answer, not a fault: write
+	// returns one only before it has written anything, and the group
+	// goes on without it.
+	write func(ctx context.Context, tx *sql.Tx) error
+	done  chan error // receives the outcome, once
 }
 
-// errClosed refuses a create that arrives after Close.
+// errClosed refuses a write that arrives after Close.
 var errClosed = errors.New("the store is closed")
 
-// queueCreate hands req to the writer. Close takes closeMu to close
-// s.creates, so a create that races it is refused instead of sending on a
+// commit runs write in the writer's next group transaction and returns
+// its outcome once that transaction has committed (or failed).
+func (s *Store) commit(ctx context.Context, write func(ctx context.Context, tx *sql.Tx) error) error {
+	req := writeRequest{write: write, done: make(chan error, 1)}
+	if err := s.queueWrite(ctx, req); err != nil {
+		return err
+	}
+	return <-req.done
+}
+
+// queueWrite hands req to the writer. Close takes closeMu to close
+// s.writes, so a write that races it is refused instead of sending on a
 // closed channel.
-func (s *Store) queueCreate(ctx context.Context, req createRequest) error {
+func (s *Store) queueWrite(ctx context.Context, req writeRequest) error {
 	s.closeMu.RLock()
 	defer s.closeMu.RUnlock()
 	if s.closed {
 		return errClosed
 	}
 	select {
-	case s.creates <- req:
+	case s.writes <- req:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-// gather is first and the creates already waiting behind it, at most
+// gather is first and the writes already waiting behind it, at most
 // maxGroup in all: the group one transaction commits.
-func (s *Store) gather(first createRequest) []createRequest {
-	group := []createRequest{first}
+func (s *Store) gather(first writeRequest) []writeRequest {
+	group := []writeRequest{first}
 	for len(group) < maxGroup {
 		select {
-		case r, ok := <-s.creates:
+		case r, ok := <-s.writes:
 			if !ok {
 				return group
 			}
@@ -60,7 +75,7 @@ func (s *Store) gather(first createRequest) []createRequest {
 	return group
 }
 
-// groupWriter runs until s.creates is closed. Between groups, it moves
+// groupWriter runs until s.writes is closed. Between groups, it moves
 // the tasks created since into the search index (see indexTail).
 func (s *Store) groupWriter() {
 	defer close(s.writerDone)
@@ -73,7 +88,7 @@ func (s *Store) groupWriter() {
 	unindexed := false
 	for {
 		select {
-		case first, ok := <-s.creates:
+		case first, ok := <-s.writes:
 			if !ok {
 				return
 			}
@@ -88,14 +103,22 @@ func (s *Store) groupWriter() {
 	}
 }
 
-// commitGroup stores a group in one transaction. Should the transaction
-// fail, each create is tried alone, so that one bad row fails only its
-// own request.
-func (s *Store) commitGroup(group []createRequest) {
+// commitGroup stores a group in one transaction. A request refused by a
+// rule (a *task.Error) is answered with it and takes nothing with it.
+// Should the transaction fail, each request is tried alone, so that one
+// bad row fails only its own request.
+func (s *Store) commitGroup(group []writeRequest) {
 	ctx := context.Background() // one client going away must not undo the others
+	answers := make([]error, len(group))
 	err := inTx(ctx, s.write, func(tx *sql.Tx) error {
-		for _, r := range group {
-			if err := insert(ctx, tx, r.org, r.task); err != nil {
+		for i, r := range group {
+			err := r.write(ctx, tx)
+			var refused *task.Error
+			if errors.As(err, &refused) {
+				answers[i] = err
+				continue
+			}
+			if err != nil {
 				return err
 			}
 		}
@@ -103,12 +126,14 @@ func (s *Store) commitGroup(group []createRequest) {
 	})
 	if err != nil && len(group) > 1 {
 		for _, r := range group {
-			r.task.ID = 0
-			s.commitGroup([]createRequest{r})
+			s.commitGroup([]writeRequest{r})
 		}
 		return
 	}
-	for _, r := range group {
-		r.done <- err
+	for i, r := range group {
+		if err != nil {
+			answers[i] = err
+		}
+		r.done <- answers[i]
 	}
 }

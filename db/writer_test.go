@@ -1,6 +1,8 @@
 package db
 
 import (
+	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 	"time"
@@ -28,18 +30,32 @@ func TestCommitGroup(t *testing.T) {
 	}
 	// request is a create of title in organisation id; an id with no
 	// organisation breaks the foreign key, so its insert fails.
-	request := func(id int, title string) createRequest {
+	type create struct {
+		writeRequest
+		task *task.Task
+	}
+	request := func(id int, title string) create {
 		tk, err := task.NewTask(task.CreateInput{Title: title, StartDatetime: start, ContactID: new(1)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		tk.CreatedAt = task.NewDateTime(time.Now())
-		tk.UpdatedAt = tk.CreatedAt
-		return createRequest{org: id, task: &tk, done: make(chan error, 1)}
+		tk.Created(task.NewDateTime(time.Now()))
+		return create{task: &tk, writeRequest: writeRequest{done: make(chan error, 1),
+			write: func(ctx context.Context, tx *sql.Tx) error {
+				tk.ID = 0
+				return insert(ctx, tx, id, &tk)
+			}}}
 	}
+	// refusal is a request that a rule refuses before it writes.
+	refusal := create{task: &task.Task{}, writeRequest: writeRequest{done: make(chan error, 1),
+		write: func(context.Context, *sql.Tx) error { return task.NotFound() }}}
 	// outcomes commits group and returns what each request was told.
-	outcomes := func(group []createRequest) []error {
-		s.commitGroup(group)
+	outcomes := func(group []create) []error {
+		requests := make([]writeRequest, len(group))
+		for i, c := range group {
+			requests[i] = c.writeRequest
+		}
+		s.commitGroup(requests)
 		errs := make([]error, len(group))
 		for i, r := range group {
 			select {
@@ -68,7 +84,7 @@ func TestCommitGroup(t *testing.T) {
 		run  func(t *testing.T)
 	}{
 		{"a group is stored whole, each create with its own id", func(t *testing.T) {
-			group := []createRequest{request(org, "one"), request(org, "two"), request(org, "three")}
+			group := []create{request(org, "one"), request(org, "two"), request(org, "three")}
 			for i, err := range outcomes(group) {
 				if err != nil {
 					t.Fatalf("create %d: %v", i, err)
@@ -84,7 +100,7 @@ func TestCommitGroup(t *testing.T) {
 			}
 		}},
 		{"a create that fails in a group fails alone", func(t *testing.T) {
-			group := []createRequest{request(org, "before"), request(org+1000, "orphan"), request(org, "after")}
+			group := []create{request(org, "before"), request(org+1000, "orphan"), request(org, "after")}
 			errs := outcomes(group)
 			if errs[0] != nil || errs[2] != nil {
 				t.Fatalf("the good creates failed: %v, %v", errs[0], errs[2])
@@ -103,8 +119,24 @@ func TestCommitGroup(t *testing.T) {
 			}
 		}},
 		{"a lone create that fails is told so", func(t *testing.T) {
-			if errs := outcomes([]createRequest{request(org+1000, "orphan")}); errs[0] == nil {
+			if errs := outcomes([]create{request(org+1000, "orphan")}); errs[0] == nil {
 				t.Fatalf("a create for an organisation that does not exist succeeded")
+			}
+		}},
+		{"a request refused by a rule is told so and the rest of its group commits", func(t *testing.T) {
+			group := []create{request(org, "first"), refusal, request(org, "last")}
+			errs := outcomes(group)
+			if errs[0] != nil || errs[2] != nil {
+				t.Fatalf("the creates around the refusal failed: %v, %v", errs[0], errs[2])
+			}
+			if task.ErrorCode(errs[1]) != task.CodeNotFound {
+				t.Fatalf("the refused request was told %v, want its refusal", errs[1])
+			}
+			if got := stored(group[0].task.ID); got != "first" {
+				t.Errorf("the first create reads back as %q", got)
+			}
+			if got := stored(group[2].task.ID); got != "last" {
+				t.Errorf("the last create reads back as %q", got)
 			}
 		}},
 	}

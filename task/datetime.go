@@ -68,6 +68,15 @@ func (d DateTime) MarshalText() ([]byte, error) {
 // AppendText appends the wire form to b.
 func (d DateTime) AppendText(b []byte) ([]byte, error) { return appendWire(b, d.t, true), nil }
 
+// UnmarshalText reads the wire form, as ParseDateTime does.
+func (d *DateTime) UnmarshalText(b []byte) error {
+	parsed, err := ParseDateTime(string(b))
+	if err == nil {
+		*d = parsed
+	}
+	return err
+}
+
 // MarshalGQL and UnmarshalGQL make DateTime the GraphQL DateTime scalar.
 func (d DateTime) MarshalGQL(w io.Writer) { writeQuoted(w, d.t, true) }
 
@@ -115,6 +124,15 @@ func (d Date) MarshalText() ([]byte, error) {
 func (d Date) AppendText(b []byte) ([]byte, error) { return appendWire(b, d.t, false), nil }
 
 // MarshalGQL and UnmarshalGQL make Date the GraphQL Date scalar.
+// UnmarshalText reads the wire form, as ParseDate does.
+func (d *Date) UnmarshalText(b []byte) error {
+	parsed, err := ParseDate(string(b))
+	if err == nil {
+		*d = parsed
+	}
+	return err
+}
+
 func (d Date) MarshalGQL(w io.Writer) { writeQuoted(w, d.t, false) }
 
 func (d *Date) UnmarshalGQL(v any) error {

@@ -2,6 +2,7 @@ package task
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -11,11 +12,15 @@ import (
 type Code string
 
 const (
-	CodeInvalid         Code = "invalid"         // the client's input breaks a rule
-	CodeNotFound        Code = "not_found"       // the thing asked for does not exist
-	CodeUnauthenticated Code = "unauthenticated" // missing, unknown or revoked credentials
-	CodeRateLimited     Code = "rate_limited"    // too many requests; retry after RetryAfter
-	CodeInternal        Code = "internal"        // anything else: logged, never shown
+	CodeInvalid         Code = "invalid"          // the client's input breaks a rule
+	CodeNotFound        Code = "not_found"        // the thing asked for does not exist
+	CodeUnauthenticated Code = "unauthenticated"  // missing, unknown or revoked credentials
+	CodeRateLimited     Code = "rate_limited"     // too many requests; retry after RetryAfter
+	CodeVersionConflict Code = "version_conflict" // a conditional change met another version; see CurrentVersion
+	CodeMalformed       Code = "malformed"        // the request is not in a form the API reads (a body that is not a JSON object)
+	CodeKeyInUse        Code = "key_in_use"       // an Idempotency-Key whose first request is still being answered
+	CodeKeyReused       Code = "key_reused"       // an Idempotency-Key kept for a different request
+	CodeInternal        Code = "internal"         // anything else: logged, never shown
 )
 
 // Error is the one error type of the API. Messages are safe to show to a
@@ -25,6 +30,8 @@ type Error struct {
 	Message    string        // for errors without field detail
 	Fields     []FieldError  // for CodeInvalid: each offending field, in order
 	RetryAfter time.Duration // for CodeRateLimited
+	// CurrentVersion is the task's version, for CodeVersionConflict.
+	CurrentVersion int
 }
 
 // FieldError is one broken rule of one input field. Field is the domain
@@ -44,6 +51,13 @@ func Invalid(field, message string) *Error {
 // NotFound returns the error for a missing task.
 func NotFound() *Error {
 	return &Error{Code: CodeNotFound, Message: "Task not found"}
+}
+
+// VersionConflict returns the error for a conditional change of a task
+// whose version is now current.
+func VersionConflict(current int) *Error {
+	return &Error{Code: CodeVersionConflict, CurrentVersion: current,
+		Message: fmt.Sprintf("The task has changed: its current version is %d", current)}
 }
 
 func (e *Error) Error() string {

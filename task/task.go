@@ -26,6 +26,12 @@ type Task struct {
 	TagIDs         []int
 	CreatedAt      DateTime
 	UpdatedAt      DateTime
+	// CompletedAt is when the status last became Completed; nil while the
+	// status is anything else.
+	CompletedAt *DateTime
+	// Version is 1 when the task is created and grows by one with every
+	// change that alters a value: the task's entity tag.
+	Version int
 }
 
 // ActivityType is fixed: every record this API serves is a task.
@@ -85,6 +91,14 @@ type Service interface {
 	ListTasks(ctx context.Context, p ListParams) (Page, error)
 	// TaskConnection returns the tasks matching p after its cursor.
 	TaskConnection(ctx context.Context, p ConnectionParams) (Connection, error)
+	// UpdateTask changes the task with the given id by in (see
+	// Task.Apply), if its version is one that expect accepts. A change that
+	// alters nothing writes nothing and returns the task as it is.
+	UpdateTask(ctx context.Context, id int, in UpdateInput, expect Expect) (Task, error)
+	// DeleteTask removes the task with the given id, if its version is one
+	// that expect accepts, and returns it as it was. Its id is never used
+	// again.
+	DeleteTask(ctx context.Context, id int, expect Expect) (Task, error)
 }
 
 // ParseID reads a task id as sent in a URL path or a GraphQL ID: a
