@@ -19,12 +19,19 @@ const keepOutcome = `INSERT INTO idempotency_keys (key_id, key, fingerprint, out
 	VALUES (?, ?, ?, ?, ?) ON CONFLICT (key_id, key) DO UPDATE SET
 	fingerprint = excluded.fingerprint, outcome = excluded.outcome, expires_at = excluded.expires_at`
 
+// claimOf is the Idempotency-Key claim of a request, or nil. A write
+// takes it from the request's context before it is queued: the writer
+// runs it under a context of its own.
+func claimOf(ctx context.Context) *idempotency.Claim {
+	c, _ := idempotency.FromContext(ctx)
+	return c
+}
+
 // keep stores, within a write's transaction, the outcome t for the
-// request's Idempotency-Key, if it has one; kept tells the claim once
-// the write has committed.
-func keep(ctx context.Context, tx *sql.Tx, t task.Task) error {
-	c, ok := idempotency.FromContext(ctx)
-	if !ok {
+// request's claim, if it has one; kept tells the claim once the write
+// has committed.
+func keep(ctx context.Context, tx *sql.Tx, c *idempotency.Claim, t task.Task) error {
+	if c == nil {
 		return nil
 	}
 	outcome, err := c.Keep(t)
@@ -35,8 +42,8 @@ func keep(ctx context.Context, tx *sql.Tx, t task.Task) error {
 	return err
 }
 
-func kept(ctx context.Context) {
-	if c, ok := idempotency.FromContext(ctx); ok {
+func kept(c *idempotency.Claim) {
+	if c != nil {
 		c.Kept()
 	}
 }

@@ -46,17 +46,18 @@ func (s *Store) CreateTask(ctx context.Context, in task.CreateInput) (task.Task,
 		return task.Task{}, err
 	}
 	t.Created(task.NewDateTime(s.Now()))
+	claim := claimOf(ctx)
 	err = s.commit(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		t.ID = 0 // a write may run again: see writeRequest
 		if err := insert(ctx, tx, org, &t); err != nil {
 			return err
 		}
-		return keep(ctx, tx, t)
+		return keep(ctx, tx, claim, t)
 	})
 	if err != nil {
 		return task.Task{}, fmt.Errorf("create task: %w", err)
 	}
-	kept(ctx)
+	kept(claim)
 	return t, nil
 }
 
@@ -71,6 +72,7 @@ func (s *Store) UpdateTask(ctx context.Context, id int, in task.UpdateInput, exp
 		return task.Task{}, err
 	}
 	var t task.Task
+	claim := claimOf(ctx)
 	err = s.commit(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		old, err := readForWrite(ctx, tx, org, id, expect)
 		if err != nil {
@@ -86,12 +88,12 @@ func (s *Store) UpdateTask(ctx context.Context, id int, in task.UpdateInput, exp
 				return err
 			}
 		}
-		return keep(ctx, tx, t)
+		return keep(ctx, tx, claim, t)
 	})
 	if err != nil {
 		return task.Task{}, refusalOr(err, "update task %d", id)
 	}
-	kept(ctx)
+	kept(claim)
 	return t, nil
 }
 
@@ -104,6 +106,7 @@ func (s *Store) DeleteTask(ctx context.Context, id int, expect task.Expect) (tas
 		return task.Task{}, err
 	}
 	var t task.Task
+	claim := claimOf(ctx)
 	err = s.commit(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		if t, err = readForWrite(ctx, tx, org, id, expect); err != nil {
@@ -112,12 +115,12 @@ func (s *Store) DeleteTask(ctx context.Context, id int, expect task.Expect) (tas
 		if _, err := tx.ExecContext(ctx, "DELETE FROM tasks WHERE id = "+bound, id); err != nil {
 			return err
 		}
-		return keep(ctx, tx, t)
+		return keep(ctx, tx, claim, t)
 	})
 	if err != nil {
 		return task.Task{}, refusalOr(err, "delete task %d", id)
 	}
-	kept(ctx)
+	kept(claim)
 	return t, nil
 }
 
