@@ -207,6 +207,8 @@ func TestUpgradingToTaskCountsCountsEachOrganisationsOwnTasks(t *testing.T) {
 		// What 0009 added.
 		"ALTER TABLE tasks DROP COLUMN version", "ALTER TABLE tasks DROP COLUMN completed_at",
 		"DROP TABLE idempotency_keys",
+		// What 0010 added.
+		"DROP TABLE task_changes", "ALTER TABLE organisations DROP COLUMN changes_removed_through",
 		// Stand-ins for the triggers 0008 replaces.
 		"CREATE TRIGGER tasks_count_insert AFTER INSERT ON tasks BEGIN SELECT 1; END",
 		"CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks BEGIN SELECT 1; END",

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"tasksapi/access"
+	"tasksapi/feed"
 	"tasksapi/task"
 )
 
@@ -52,6 +53,9 @@ func (s *Store) CreateTask(ctx context.Context, in task.CreateInput) (task.Task,
 		if err := insert(ctx, tx, org, &t); err != nil {
 			return err
 		}
+		if err := record(ctx, tx, org, feed.Created, t, nil, t.CreatedAt); err != nil {
+			return err
+		}
 		return keep(ctx, tx, claim, t)
 	})
 	if err != nil {
@@ -87,6 +91,9 @@ func (s *Store) UpdateTask(ctx context.Context, id int, in task.UpdateInput, exp
 			if err := update(ctx, tx, org, old, t); err != nil {
 				return err
 			}
+			if err := record(ctx, tx, org, feed.Updated, t, fields, t.UpdatedAt); err != nil {
+				return err
+			}
 		}
 		return keep(ctx, tx, claim, t)
 	})
@@ -113,6 +120,9 @@ func (s *Store) DeleteTask(ctx context.Context, id int, expect task.Expect) (tas
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM tasks WHERE id = "+bound, id); err != nil {
+			return err
+		}
+		if err := record(ctx, tx, org, feed.Deleted, t, nil, task.NewDateTime(s.Now())); err != nil {
 			return err
 		}
 		return keep(ctx, tx, claim, t)
@@ -232,6 +242,9 @@ func (s *Store) ImportTasks(ctx context.Context, org, n int, next func(i int) (t
 				}
 				t.Created(task.NewDateTime(created))
 				if err := insert(stmtCtx, tx, org, &t); err != nil {
+					return err
+				}
+				if err := record(stmtCtx, tx, org, feed.Created, t, nil, t.CreatedAt); err != nil {
 					return err
 				}
 			}

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"tasksapi/access"
+	"tasksapi/internal/sweep"
 	"tasksapi/task"
 )
 
@@ -302,26 +303,7 @@ func (s Service) DeleteTask(ctx context.Context, id int, expect task.Expect) (ta
 // Sweep removes expired records in small batches, every interval, until
 // ctx ends: off the request path, each batch a short write.
 func (k *Keeper) Sweep(ctx context.Context, interval time.Duration) {
-	const batch = 500
-	ticker := time.NewTicker(interval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
-		for {
-			n, err := k.store.DeleteExpiredIdempotencyRecords(ctx, k.Now(), batch)
-			if err != nil {
-				if ctx.Err() == nil {
-					k.log.Error("removing expired idempotency keys failed", "err", err)
-				}
-				break
-			}
-			if n < batch {
-				break
-			}
-		}
-	}
+	sweep.Every(ctx, interval, "expired idempotency keys", k.log, func(ctx context.Context, limit int) (int, error) {
+		return k.store.DeleteExpiredIdempotencyRecords(ctx, k.Now(), limit)
+	})
 }

@@ -20,6 +20,7 @@ const (
 	CodeMalformed       Code = "malformed"        // the request is not in a form the API reads (a body that is not a JSON object)
 	CodeKeyInUse        Code = "key_in_use"       // an Idempotency-Key whose first request is still being answered
 	CodeKeyReused       Code = "key_reused"       // an Idempotency-Key kept for a different request
+	CodeExpired         Code = "expired"          // a point of the change feed older than what is kept
 	CodeInternal        Code = "internal"         // anything else: logged, never shown
 )
 
