@@ -60,7 +60,15 @@ type Store struct {
 	closed     bool
 	// Now is the clock read once per write; tests replace it.
 	Now func() time.Time
+	// committed learns of each write of an organisation's tasks once it
+	// has committed (see OnCommit).
+	committed func(org int)
 }
+
+// OnCommit has f told, after each write of an organisation's tasks
+// commits, which organisation it was: the change feed's followers wait
+// for it. Set it before the store is used.
+func (s *Store) OnCommit(f func(org int)) { s.committed = f }
 
 // readConns is the size of the read pool. Reads in WAL mode run side by
 // side, so a few more connections than cores keep the CPUs busy while one

@@ -120,7 +120,7 @@ func scanChange(rows *sql.Rows) (feed.Change, error) {
 // missing changes. It says how many it removed.
 func (s *Store) DeleteOldChanges(ctx context.Context, before time.Time, limit int) (int, error) {
 	var n int
-	err := s.commit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.commit(ctx, 0, func(ctx context.Context, tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `DELETE FROM task_changes WHERE seq IN
 			(SELECT seq FROM task_changes WHERE at < ? ORDER BY at`+limitClause(limit)+`)
 			RETURNING organisation_id, seq`, task.NewDateTime(before).String())

@@ -62,7 +62,7 @@ func (s *Store) IdempotencyRecord(ctx context.Context, keyID int, key string, no
 
 // KeepOutcome stores the outcome of a request that wrote nothing.
 func (s *Store) KeepOutcome(ctx context.Context, c *idempotency.Claim, outcome []byte) error {
-	return s.commit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return s.commit(ctx, 0, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, keepOutcome, c.KeyID, c.Key, c.Fingerprint, outcome, c.Expires.Unix())
 		return err
 	})
@@ -72,7 +72,7 @@ func (s *Store) KeepOutcome(ctx context.Context, c *idempotency.Claim, outcome [
 // found through the expiry index rather than by reading the table.
 func (s *Store) DeleteExpiredIdempotencyRecords(ctx context.Context, now time.Time, limit int) (int, error) {
 	var n int64
-	err := s.commit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.commit(ctx, 0, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE id IN
 			(SELECT id FROM idempotency_keys WHERE expires_at <= ? ORDER BY expires_at`+limitClause(limit)+`)`, now.Unix())
 		if err != nil {

@@ -48,7 +48,7 @@ func (s *Store) CreateTask(ctx context.Context, in task.CreateInput) (task.Task,
 	}
 	t.Created(task.NewDateTime(s.Now()))
 	claim := claimOf(ctx)
-	err = s.commit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.commit(ctx, org, func(ctx context.Context, tx *sql.Tx) error {
 		t.ID = 0 // a write may run again: see writeRequest
 		if err := insert(ctx, tx, org, &t); err != nil {
 			return err
@@ -77,7 +77,7 @@ func (s *Store) UpdateTask(ctx context.Context, id int, in task.UpdateInput, exp
 	}
 	var t task.Task
 	claim := claimOf(ctx)
-	err = s.commit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.commit(ctx, org, func(ctx context.Context, tx *sql.Tx) error {
 		old, err := readForWrite(ctx, tx, org, id, expect)
 		if err != nil {
 			return err
@@ -114,7 +114,7 @@ func (s *Store) DeleteTask(ctx context.Context, id int, expect task.Expect) (tas
 	}
 	var t task.Task
 	claim := claimOf(ctx)
-	err = s.commit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.commit(ctx, org, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		if t, err = readForWrite(ctx, tx, org, id, expect); err != nil {
 			return err

@@ -18,6 +18,9 @@ const maxGroup = 128
 
 // writeRequest is one write: a create, a change or a delete.
 type writeRequest struct {
+	// org is the organisation whose tasks the write changes, told to
+	// s.committed once the write has committed.
+	org int
 	// write does the request's work in the group's transaction. It may
 	// run more than once (see commitGroup), so it must start afresh each
 	// time. A *task.Error is the request's answer, not a fault: write
@@ -32,8 +35,8 @@ var errClosed = errors.New("the store is closed")
 
 // commit runs write in the writer's next group transaction and returns
 // its outcome once that transaction has committed (or failed).
-func (s *Store) commit(ctx context.Context, write func(ctx context.Context, tx *sql.Tx) error) error {
-	req := writeRequest{write: write, done: make(chan error, 1)}
+func (s *Store) commit(ctx context.Context, org int, write func(ctx context.Context, tx *sql.Tx) error) error {
+	req := writeRequest{org: org, write: write, done: make(chan error, 1)}
 	if err := s.queueWrite(ctx, req); err != nil {
 		return err
 	}
@@ -133,6 +136,9 @@ func (s *Store) commitGroup(group []writeRequest) {
 	for i, r := range group {
 		if err != nil {
 			answers[i] = err
+		}
+		if answers[i] == nil && r.org != 0 && s.committed != nil {
+			s.committed(r.org)
 		}
 		r.done <- answers[i]
 	}

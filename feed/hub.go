@@ -1,0 +1,203 @@
+package feed
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+
+	"tasksapi/access"
+)
+
+// Hub tells followers of an organisation's feed when new changes commit,
+// and keeps that organisation's newest changes in memory while it has
+// followers: after each commit it reads them from the store once, and
+// every follower that keeps up takes them from here, so a thousand
+// followers cost one read a commit rather than a thousand. A follower that
+// falls behind what is kept reads from the store instead: the stored feed
+// is the source of truth, and nothing a slow follower misses is buffered
+// for it.
+type Hub struct {
+	store Reader
+
+	mu    sync.Mutex
+	tails map[int]*tail // by organisation, while it has followers
+}
+
+// tailSize is how many of an organisation's newest changes a hub keeps.
+const tailSize = 1024
+
+// tail is one organisation's newest changes: every change with a seq
+// after base, up to head, once ready.
+type tail struct {
+	org       int
+	followers int
+
+	mu      sync.Mutex
+	ready   bool          // the first read has found the head
+	base    int64         // changes after base are kept
+	head    int64         // the highest seq read from the store
+	changes []*Change     // in seq order, at most tailSize
+	wake    chan struct{} // closed when a read has found more
+	reading bool          // a read from the store is under way
+	dirty   bool          // a commit came during that read: read again
+}
+
+var errNoPrincipal = errors.New("feed: no principal in the context")
+
+// NewHub returns a hub over the stored feed.
+func NewHub(store Reader) *Hub {
+	return &Hub{store: store, tails: map[int]*tail{}}
+}
+
+// Committed tells the hub that changes of org have committed. The store
+// calls it after each commit that recorded changes; it never blocks the
+// writer.
+func (h *Hub) Committed(org int) {
+	h.mu.Lock()
+	t := h.tails[org]
+	h.mu.Unlock()
+	if t != nil {
+		t.refresh(h.store)
+	}
+}
+
+// Follower is one reader of an organisation's feed, from a seq on.
+type Follower struct {
+	hub   *Hub
+	tail  *tail
+	after int64
+}
+
+// Follow returns a follower of the feed of the organisation of the
+// principal in ctx, after the given seq. Close it when done.
+func (h *Hub) Follow(ctx context.Context, after int64) (*Follower, error) {
+	p, ok := access.FromContext(ctx)
+	if !ok {
+		return nil, errNoPrincipal
+	}
+	h.mu.Lock()
+	t := h.tails[p.OrganisationID]
+	if t == nil {
+		t = &tail{org: p.OrganisationID, wake: make(chan struct{})}
+		h.tails[p.OrganisationID] = t
+	}
+	t.followers++
+	h.mu.Unlock()
+	return &Follower{hub: h, tail: t, after: after}, nil
+}
+
+// Close ends f; the organisation's tail goes with its last follower.
+func (f *Follower) Close() {
+	h := f.hub
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if f.tail.followers--; f.tail.followers == 0 {
+		delete(h.tails, f.tail.org)
+	}
+}
+
+// After is the seq of the last change f has taken.
+func (f *Follower) After() int64 { return f.after }
+
+// Next returns the changes after the last one f took, up to limit, and
+// moves f past them. With none yet, it waits until some commit or ctx
+// ends (returning ctx's error). ctx must carry the follower's principal.
+func (f *Follower) Next(ctx context.Context, limit int) ([]*Change, error) {
+	for {
+		changes, wake, covered := f.tail.after(f.after, limit)
+		if !covered {
+			// Behind what the hub keeps, or before its first read: read
+			// the store. The wake channel was taken first, so a commit
+			// after this read is not missed.
+			page, err := f.hub.store.Changes(ctx, Query{After: f.after, Limit: limit})
+			if err != nil {
+				return nil, err
+			}
+			changes = make([]*Change, len(page.Changes))
+			for i := range page.Changes {
+				changes[i] = &page.Changes[i]
+			}
+			if len(changes) == 0 {
+				f.tail.refresh(f.hub.store) // make the tail ready to serve what comes next
+			}
+		}
+		if len(changes) > 0 {
+			f.after = changes[len(changes)-1].Seq
+			return changes, nil
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// after returns the kept changes after seq (at most limit), the channel
+// that closes when more have been read, and whether the tail covers seq:
+// false when changes after seq may not all be kept.
+func (t *tail) after(seq int64, limit int) ([]*Change, <-chan struct{}, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.ready || seq < t.base {
+		return nil, t.wake, false
+	}
+	i := sort.Search(len(t.changes), func(i int) bool { return t.changes[i].Seq > seq })
+	return t.changes[i:min(len(t.changes), i+limit)], t.wake, true
+}
+
+// refresh reads the changes after head from the store and wakes the
+// followers. Reads of one tail never overlap: a commit that arrives
+// during one makes it read once more.
+func (t *tail) refresh(store Reader) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.reading {
+		t.dirty = true
+		return
+	}
+	t.reading = true
+	go t.read(store)
+}
+
+func (t *tail) read(store Reader) {
+	ctx := access.WithPrincipal(context.Background(), access.Principal{OrganisationID: t.org})
+	for {
+		t.mu.Lock()
+		ready, head := t.ready, t.head
+		t.dirty = false
+		t.mu.Unlock()
+		q := Query{After: head, Limit: MaxLimit}
+		if !ready {
+			q = Query{After: MaxSeq, Limit: 1} // only where the feed stands
+		}
+		page, err := store.Changes(ctx, q)
+
+		t.mu.Lock()
+		switch {
+		case err != nil:
+			// Followers read the store until a read succeeds.
+			t.ready = false
+		case !ready:
+			t.ready, t.base, t.head = true, page.HeadSeq, page.HeadSeq
+		default:
+			for i := range page.Changes {
+				t.changes = append(t.changes, &page.Changes[i])
+			}
+			if over := len(t.changes) - tailSize; over > 0 {
+				t.base = t.changes[over-1].Seq
+				t.changes = append(t.changes[:0:0], t.changes[over:]...)
+			}
+			t.head = max(t.head, page.LastSeq)
+		}
+		close(t.wake)
+		t.wake = make(chan struct{})
+		if err != nil || (!t.dirty && !page.HasMore) {
+			t.reading = false
+			t.mu.Unlock()
+			return
+		}
+		t.mu.Unlock()
+	}
+}
