@@ -142,10 +142,12 @@ type taskJSON struct {
 	TagIDs         json.RawMessage `json:"tagIds"`
 	CreatedAt      string          `json:"createdAt"`
 	UpdatedAt      string          `json:"updatedAt"`
+	CompletedAt    *string         `json:"completedAt"`
+	Version        int             `json:"version"`
 }
 
 const allTaskFields = `id activityId title activityType status priority startDatetime endDatetime
-	dueDate description dealId contactId assignedUserId tagIds createdAt updatedAt`
+	dueDate description dealId contactId assignedUserId tagIds createdAt updatedAt completedAt version`
 
 type pageJSON struct {
 	Items        []taskJSON `json:"items"`
@@ -337,6 +339,8 @@ func TestCreateTaskReturnsEveryFieldWithDefaults(t *testing.T) {
 		{"contactId", got.ContactID, (*int)(nil)},
 		{"assignedUserId", got.AssignedUserID, (*int)(nil)},
 		{"tagIds", string(got.TagIDs), "[]"},
+		{"completedAt", got.CompletedAt, (*string)(nil)},
+		{"version", got.Version, 1},
 	}
 	for _, ch := range checks {
 		if !reflect.DeepEqual(ch.got, ch.want) {

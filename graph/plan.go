@@ -249,6 +249,12 @@ var taskFields = leaves[task.Task]{
 	"updatedAt": func(ec *executionContext, ctx context.Context, t *task.Task) graphql.Marshaler {
 		return ec.marshalNDateTime2tasksapiᚋtaskᚐDateTime(ctx, nil, t.UpdatedAt)
 	},
+	"completedAt": func(ec *executionContext, ctx context.Context, t *task.Task) graphql.Marshaler {
+		return ec.marshalODateTime2ᚖtasksapiᚋtaskᚐDateTime(ctx, nil, t.CompletedAt)
+	},
+	"version": func(ec *executionContext, ctx context.Context, t *task.Task) graphql.Marshaler {
+		return ec.marshalNInt2int(ctx, nil, t.Version)
+	},
 }
 
 var pageFields = leaves[task.Page]{
