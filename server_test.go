@@ -417,12 +417,13 @@ func restOf(g map[string]any) map[string]any {
 		"start_datetime": g["startDatetime"], "end_datetime": g["endDatetime"], "due_date": g["dueDate"],
 		"description": g["description"], "deal_id": g["dealId"], "cstid": g["contactId"],
 		"assigned_user_id": g["assignedUserId"], "tags": g["tagIds"],
-		"created_at": g["createdAt"], "updated_at": g["updatedAt"],
+		"created_at": g["createdAt"], "updated_at": g["updatedAt"], "completed_at": g["completedAt"],
+		"version": g["version"],
 	}
 }
 
 const taskFields = `activityId title activityType status priority startDatetime endDatetime dueDate
-	description dealId contactId assignedUserId tagIds createdAt updatedAt`
+	description dealId contactId assignedUserId tagIds createdAt updatedAt completedAt version`
 
 // TestRESTAndGraphQLAgree sends the same input to both interfaces: they
 // must store the same tasks, refuse the same fields, and list the same
