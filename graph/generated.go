@@ -5,6 +5,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -37,6 +38,8 @@ type DirectiveRoot struct {
 type ComplexityRoot struct {
 	Mutation struct {
 		CreateTask func(childComplexity int, input task.CreateInput) int
+		DeleteTask func(childComplexity int, id string, expectedVersion *int) int
+		UpdateTask func(childComplexity int, id string, input UpdateTaskInput, expectedVersion *int) int
 	}
 
 	PageInfo struct {
@@ -99,6 +102,8 @@ type ComplexityRoot struct {
 
 type MutationResolver interface {
 	CreateTask(ctx context.Context, input task.CreateInput) (*task.Task, error)
+	UpdateTask(ctx context.Context, id string, input UpdateTaskInput, expectedVersion *int) (*task.Task, error)
+	DeleteTask(ctx context.Context, id string, expectedVersion *int) (string, error)
 }
 type QueryResolver interface {
 	Tasks(ctx context.Context, filter *task.Filter, pageSize *int, pageIndex *int, sortBy *task.SortField, sortOrder *task.SortOrder) (*task.Page, error)
@@ -135,6 +140,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateTask(childComplexity, args["input"].(task.CreateInput)), true
+	case "Mutation.deleteTask":
+		if e.ComplexityRoot.Mutation.DeleteTask == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteTask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteTask(childComplexity, args["id"].(string), args["expectedVersion"].(*int)), true
+	case "Mutation.updateTask":
+		if e.ComplexityRoot.Mutation.UpdateTask == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateTask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateTask(childComplexity, args["id"].(string), args["input"].(UpdateTaskInput), args["expectedVersion"].(*int)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -378,6 +405,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("CreateTaskInput", ec.unmarshalInputCreateTaskInput),
 			graphql.NewInputUnmarshaler("TaskFilter", ec.unmarshalInputTaskFilter),
+			graphql.NewInputUnmarshaler("UpdateTaskInput", ec.unmarshalInputUpdateTaskInput),
 		)
 	}
 	first := true
@@ -518,6 +546,36 @@ type Mutation {
     "The new task's fields."
     input: CreateTaskInput!
   ): Task!
+
+  """
+  Changes a task and returns it as changed. Fields left out of ` + "`" + `input` + "`" + ` keep their values; rules on
+  two fields hold for the task as it would be after the change, and ` + "`" + `dueDate` + "`" + ` and ` + "`" + `completedAt` + "`" + `
+  follow. A change that alters a value adds 1 to ` + "`" + `version` + "`" + ` and sets ` + "`" + `updatedAt` + "`" + `; one that alters
+  nothing returns the task as it is. A change is all or nothing: a broken rule is one error with
+  ` + "`" + `extensions.code` + "`" + ` ` + "`" + `BAD_USER_INPUT` + "`" + ` and ` + "`" + `extensions.fields` + "`" + `, as for ` + "`" + `createTask` + "`" + `; a missing task
+  is ` + "`" + `NOT_FOUND` + "`" + `; a version other than ` + "`" + `expectedVersion` + "`" + ` is ` + "`" + `VERSION_CONFLICT` + "`" + ` with
+  ` + "`" + `extensions.currentVersion` + "`" + `. On any error nothing is stored.
+  """
+  updateTask(
+    "The id of the task to change."
+    id: ID!
+    "The fields to change, and only those."
+    input: UpdateTaskInput!
+    "Change the task only while it is at this ` + "`" + `version` + "`" + `; omit it to change whatever its version."
+    expectedVersion: Int
+  ): Task!
+
+  """
+  Deletes a task and returns its id. The task is gone from every read, and its id is never given
+  to another task. A missing task (deleted already, say) is ` + "`" + `NOT_FOUND` + "`" + `; a version other than
+  ` + "`" + `expectedVersion` + "`" + ` is ` + "`" + `VERSION_CONFLICT` + "`" + ` with ` + "`" + `extensions.currentVersion` + "`" + `, and nothing is deleted.
+  """
+  deleteTask(
+    "The id of the task to delete."
+    id: ID!
+    "Delete the task only while it is at this ` + "`" + `version` + "`" + `; omit it to delete whatever its version."
+    expectedVersion: Int
+  ): ID!
 }
 
 "A to-do linked to a deal or a contact."
@@ -707,6 +765,34 @@ input CreateTaskInput {
   "The user to assign the task to (a positive integer)."
   assignedUserId: Int
   "Tag ids (positive integers). Duplicates are dropped; at most 50 remain."
+  tagIds: [Int!]
+}
+
+"""
+A change to a task. Each field is in one of three states: left out, it keeps its value; null, it
+is cleared (` + "`" + `tagIds` + "`" + ` to ` + "`" + `[]` + "`" + `), except ` + "`" + `title` + "`" + `, ` + "`" + `startDatetime` + "`" + `, ` + "`" + `status` + "`" + ` and ` + "`" + `priority` + "`" + `, which a
+task must have and for which null is refused; a value replaces it, checked as in a create.
+"""
+input UpdateTaskInput {
+  "What is to be done: trimmed, then 1 to 150 characters. Not null."
+  title: String
+  "When the task starts; not after the task's end. Not null."
+  startDatetime: DateTime
+  "When the task ends; not before the task's start. Null: no end."
+  endDatetime: DateTime
+  "Free text, at most 10,000 characters. Null: no description."
+  description: String
+  "The deal (a positive integer). Null clears it, if the task keeps a ` + "`" + `contactId` + "`" + `."
+  dealId: Int
+  "The contact (a positive integer). Null clears it, if the task keeps a ` + "`" + `dealId` + "`" + `."
+  contactId: Int
+  "How urgent the task is. Not null."
+  priority: TaskPriority
+  "Where the task stands; ` + "`" + `completedAt` + "`" + ` follows it. Not null."
+  status: TaskStatus
+  "The user to assign the task to (a positive integer). Null: nobody."
+  assignedUserId: Int
+  "Tag ids (positive integers), in place of the task's. Duplicates are dropped; at most 50 remain. Null: none."
   tagIds: [Int!]
 }
 `, BuiltIn: false},
@@ -943,6 +1029,58 @@ func (ec *executionContext) field_Mutation_createTask_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteTask_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateTask_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (UpdateTaskInput, error) {
+			return ec.unmarshalNUpdateTaskInput2tasksapiᚋgraphᚐUpdateTaskInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1175,6 +1313,94 @@ func (ec *executionContext) fieldContext_Mutation_createTask(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_createTask_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateTask(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateTask(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateTask(ctx, fc.Args["id"].(string), fc.Args["input"].(UpdateTaskInput), fc.Args["expectedVersion"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *task.Task) graphql.Marshaler {
+			return ec.marshalNTask2ᚖtasksapiᚋtaskᚐTask(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateTask(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Task(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateTask_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteTask(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteTask(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteTask(ctx, fc.Args["id"].(string), fc.Args["expectedVersion"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteTask(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ID does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteTask_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -3439,6 +3665,111 @@ func UnmarshalTaskFilter(ctx context.Context, raw any) (task.Filter, error) {
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateTaskInput(ctx context.Context, obj any) (UpdateTaskInput, error) {
+	var it UpdateTaskInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"title", "startDatetime", "endDatetime", "description", "dealId", "contactId", "priority", "status", "assignedUserId", "tagIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = graphql.OmittableOf(data)
+		case "startDatetime":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startDatetime"))
+			data, err := ec.unmarshalODateTime2ᚖtasksapiᚋtaskᚐDateTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartDatetime = graphql.OmittableOf(data)
+		case "endDatetime":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endDatetime"))
+			data, err := ec.unmarshalODateTime2ᚖtasksapiᚋtaskᚐDateTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndDatetime = graphql.OmittableOf(data)
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = graphql.OmittableOf(data)
+		case "dealId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dealId"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DealID = graphql.OmittableOf(data)
+		case "contactId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contactId"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContactID = graphql.OmittableOf(data)
+		case "priority":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priority"))
+			data, err := ec.unmarshalOTaskPriority2ᚖtasksapiᚋtaskᚐPriority(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Priority = graphql.OmittableOf(data)
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOTaskStatus2ᚖtasksapiᚋtaskᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = graphql.OmittableOf(data)
+		case "assignedUserId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assignedUserId"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AssignedUserID = graphql.OmittableOf(data)
+		case "tagIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tagIds"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TagIds = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateTaskInput unmarshals raw into the UpdateTaskInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateTaskInput(ctx context.Context, raw any) (UpdateTaskInput, error) {
+	var out UpdateTaskInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateTaskInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -3469,6 +3800,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "createTask":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createTask(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateTask":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateTask(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteTask":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteTask(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -4480,6 +4825,11 @@ var (
 		task.StatusNoShow:     "NO_SHOW",
 	}
 )
+
+func (ec *executionContext) unmarshalNUpdateTaskInput2tasksapiᚋgraphᚐUpdateTaskInput(ctx context.Context, v any) (UpdateTaskInput, error) {
+	res, err := ec.unmarshalInputUpdateTaskInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
 	return ec.___Directive(ctx, sel, &v)

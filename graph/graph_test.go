@@ -120,8 +120,9 @@ type gqlError struct {
 	Message    string `json:"message"`
 	Path       []any  `json:"path"`
 	Extensions struct {
-		Code   string              `json:"code"`
-		Fields map[string][]string `json:"fields"`
+		Code           string              `json:"code"`
+		Fields         map[string][]string `json:"fields"`
+		CurrentVersion *int                `json:"currentVersion"`
 	} `json:"extensions"`
 }
 

@@ -22,6 +22,7 @@ import (
 const (
 	codeBadUserInput    = "BAD_USER_INPUT"
 	codeNotFound        = "NOT_FOUND"
+	codeVersionConflict = "VERSION_CONFLICT"
 	codeUnauthenticated = "UNAUTHENTICATED"
 	codeRateLimited     = "RATE_LIMITED"
 	codeInternal        = "INTERNAL_SERVER_ERROR"
@@ -147,6 +148,9 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	case task.CodeNotFound:
 		gqlErr.Message = te.Message
 		gqlErr.Extensions = map[string]any{"code": codeNotFound}
+	case task.CodeVersionConflict:
+		gqlErr.Message = te.Message
+		gqlErr.Extensions = map[string]any{"code": codeVersionConflict, "currentVersion": te.CurrentVersion}
 	default:
 		gqlErr.Message = internalMessage
 		gqlErr.Extensions = map[string]any{"code": codeInternal}

@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"strconv"
 	"tasksapi/task"
 )
 
@@ -17,6 +18,32 @@ func (r *mutationResolver) CreateTask(ctx context.Context, input task.CreateInpu
 		return nil, r.fail(ctx, err)
 	}
 	return &t, nil
+}
+
+// UpdateTask is the resolver for the updateTask field.
+func (r *mutationResolver) UpdateTask(ctx context.Context, id string, input UpdateTaskInput, expectedVersion *int) (*task.Task, error) {
+	n, err := task.ParseID("id", id)
+	if err != nil {
+		return nil, r.fail(ctx, err)
+	}
+	t, err := r.Service.UpdateTask(ctx, n, updateInput(input), expect(expectedVersion))
+	if err != nil {
+		return nil, r.fail(ctx, err)
+	}
+	return &t, nil
+}
+
+// DeleteTask is the resolver for the deleteTask field.
+func (r *mutationResolver) DeleteTask(ctx context.Context, id string, expectedVersion *int) (string, error) {
+	n, err := task.ParseID("id", id)
+	if err != nil {
+		return "", r.fail(ctx, err)
+	}
+	t, err := r.Service.DeleteTask(ctx, n, expect(expectedVersion))
+	if err != nil {
+		return "", r.fail(ctx, err)
+	}
+	return strconv.Itoa(t.ID), nil
 }
 
 // Tasks is the resolver for the tasks field.
