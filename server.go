@@ -227,7 +227,7 @@ type app struct {
 func (a app) handler() http.Handler {
 	mux := http.NewServeMux()
 	rest.New(a.svc, a.guard, a.log).Register(mux)
-	gql := graph.NewHandler(a.svc, a.guard, a.limits, a.log)
+	gql := graph.NewHandler(a.svc, a.guard, a.keeper, a.limits, a.log)
 	mux.Handle("/query", gql)
 	mux.Handle("/graphql", gql)
 	// GET /{$} rather than "/", which would swallow every 404 and 405.

@@ -55,3 +55,32 @@ func TestTypeNames(t *testing.T) {
 		}
 	}
 }
+
+func TestSlotsBoundEachKeysOpenStreams(t *testing.T) {
+	s := feed.NewSlots(2)
+	r1, err1 := s.Take(1)
+	r2, err2 := s.Take(1)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("the first two slots of a key were refused: %v, %v", err1, err2)
+	}
+	if _, err := s.Take(1); task.ErrorCode(err) != task.CodeTooManySubscriptions {
+		t.Errorf("a third slot of the key = %v, want %s", err, task.CodeTooManySubscriptions)
+	}
+	other, err := s.Take(2)
+	if err != nil {
+		t.Errorf("another key's slot was refused: %v", err)
+	}
+	if s.Open() != 3 {
+		t.Errorf("Open() = %d, want 3", s.Open())
+	}
+	r1()
+	r1() // releasing twice frees one slot only
+	if _, err := s.Take(1); err != nil {
+		t.Errorf("a slot freed by a release was refused: %v", err)
+	}
+	if _, err := s.Take(1); task.ErrorCode(err) != task.CodeTooManySubscriptions {
+		t.Errorf("a double release freed two slots")
+	}
+	r2()
+	other()
+}

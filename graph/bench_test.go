@@ -22,6 +22,7 @@ import (
 
 	"tasksapi/access"
 	"tasksapi/graph"
+	"tasksapi/idempotency"
 	"tasksapi/internal/benchdb"
 	"tasksapi/task"
 )
@@ -48,7 +49,7 @@ func TestMain(m *testing.M) {
 // the server with every field executed by gqlgen ("gqlgen").
 var benchHandlers = []struct {
 	name string
-	new  func(task.Service, *access.Guard, graph.Limits, *slog.Logger) http.Handler
+	new  func(task.Service, *access.Guard, *idempotency.Keeper, graph.Limits, *slog.Logger) http.Handler
 }{
 	{"plan", graph.NewHandler},
 	{"gqlgen", graph.NewGqlgenHandler},
@@ -63,7 +64,8 @@ func benchQuery(b *testing.B, query string, vars func(n int) map[string]any) {
 			b.Run(size.Name+"/"+handler.name, func(b *testing.B) {
 				d := size.Load(b)
 				log := discardLogger()
-				h := handler.new(d.Store, access.NewGuard(d.Store, 0, log), graph.DefaultLimits, log)
+				h := handler.new(d.Store, access.NewGuard(d.Store, 0, log), idempotency.New(d.Store, idempotency.DefaultTTL, log),
+					graph.DefaultLimits, log)
 				benchPost(b, h, d.Creds, query, vars(d.N))
 			})
 		}

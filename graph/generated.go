@@ -536,7 +536,13 @@ type Query {
   ): Task
 }
 
-"The entry points for changing tasks."
+"""
+The entry points for changing tasks. A mutation sent by POST with an ` + "`" + `Idempotency-Key` + "`" + ` header
+(1 to 255 visible ASCII characters) is safe to retry: the same request with the same key, within
+24 hours unless the server is set otherwise, gets the first answer again, byte for byte, with the
+header ` + "`" + `Idempotent-Replayed: true` + "`" + `, and changes nothing. Such a request selects one of these
+fields.
+"""
 type Mutation {
   """
   Creates a task. Broken rules are reported as one error with ` + "`" + `extensions.code` + "`" + ` ` + "`" + `BAD_USER_INPUT` + "`" + `

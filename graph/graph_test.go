@@ -26,6 +26,7 @@ import (
 	"tasksapi/access"
 	"tasksapi/db"
 	"tasksapi/graph"
+	"tasksapi/idempotency"
 	"tasksapi/task"
 )
 
@@ -83,9 +84,16 @@ func keyHeaders(key access.Credentials) []client.Option {
 }
 
 // newHandler returns the real GraphQL handler over svc, with the default
-// limits and no rate limit; store authenticates the keys.
+// limits and no rate limit; store authenticates the keys and keeps the
+// outcomes of Idempotency-Keys.
 func newHandler(svc task.Service, store *db.Store, log *slog.Logger) http.Handler {
-	return graph.NewHandler(svc, access.NewGuard(store, 0, log), graph.DefaultLimits, log)
+	return graph.NewHandler(svc, access.NewGuard(store, 0, log), newKeeper(store, log), graph.DefaultLimits, log)
+}
+
+// newKeeper keeps the outcomes of Idempotency-Keys in store, as the server
+// does.
+func newKeeper(store *db.Store, log *slog.Logger) *idempotency.Keeper {
+	return idempotency.New(store, idempotency.DefaultTTL, log)
 }
 
 // newServer returns an organisation of a fresh store, the real GraphQL
@@ -95,7 +103,7 @@ func newServer(t *testing.T) (tenant, http.Handler, *client.Client) {
 	t.Helper()
 	store := openStore(t)
 	tn := newTenant(t, store, "acme")
-	h := newHandler(store, store, discardLogger())
+	h := newHandler(idempotency.Service{Service: store}, store, discardLogger())
 	return tn, h, client.New(h, keyHeaders(tn.key)...)
 }
 
@@ -1088,7 +1096,7 @@ func TestAFaultWhileAdmittingIsLoggedAndHiddenBehindA500(t *testing.T) {
 	key := newTenant(t, store, "acme").key
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	endpoint := startServer(t, graph.NewHandler(store, access.NewGuard(failingKeys{store}, 0, log), graph.DefaultLimits, log))
+	endpoint := startServer(t, graph.NewHandler(store, access.NewGuard(failingKeys{store}, 0, log), newKeeper(store, log), graph.DefaultLimits, log))
 
 	r := postQuery(t, endpoint, &key, `{ tasks { totalRecords } }`)
 	if r.status != http.StatusInternalServerError {

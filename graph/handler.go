@@ -14,6 +14,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"tasksapi/access"
+	"tasksapi/idempotency"
 	"tasksapi/observe"
 	"tasksapi/task"
 )
@@ -25,6 +26,8 @@ const (
 	codeVersionConflict = "VERSION_CONFLICT"
 	codeUnauthenticated = "UNAUTHENTICATED"
 	codeRateLimited     = "RATE_LIMITED"
+	codeKeyReused       = "IDEMPOTENCY_KEY_REUSED"
+	codeKeyInUse        = "IDEMPOTENCY_KEY_IN_USE"
 	codeInternal        = "INTERNAL_SERVER_ERROR"
 )
 
@@ -48,13 +51,17 @@ var DefaultLimits = Limits{MaxComplexity: 2500, MaxDepth: 15}
 // request is a 200 with its errors in the body; under
 // application/graphql-response+json a request error is a 400. Refusals
 // before GraphQL (401, 429, 413) keep their own statuses under both.
-func NewHandler(svc task.Service, guard *access.Guard, limits Limits, log *slog.Logger) http.Handler {
-	return newHandler(svc, guard, limits, log, &planReads{})
+// keeper holds the Idempotency-Keys of mutations; svc must answer a
+// repeat's writes from its kept outcome (idempotency.Service).
+func NewHandler(svc task.Service, guard *access.Guard, keeper *idempotency.Keeper, limits Limits, log *slog.Logger) http.Handler {
+	return newHandler(svc, guard, keeper, limits, log, &planReads{})
 }
 
 // newHandler is NewHandler with reads answered by plans, or with no plans
 // (plans nil) by gqlgen alone.
-func newHandler(svc task.Service, guard *access.Guard, limits Limits, log *slog.Logger, plans *planReads) http.Handler {
+func newHandler(svc task.Service, guard *access.Guard, keeper *idempotency.Keeper, limits Limits, log *slog.Logger,
+	plans *planReads,
+) http.Handler {
 	cfg := Config{Resolvers: &Resolver{Service: svc, Log: log}}
 	cfg.Complexity.Query.Tasks = func(child int, _ *task.Filter, pageSize *int, _ *int, _ *task.SortField, _ *task.SortOrder) int {
 		return 1 + pageCost(pageSize, child)
@@ -64,7 +71,7 @@ func newHandler(svc task.Service, guard *access.Guard, limits Limits, log *slog.
 	}
 	schema := NewExecutableSchema(cfg)
 	srv := handler.New(schema)
-	srv.AddTransport(httpTransport{})
+	srv.AddTransport(httpTransport{keeper: keeper, log: log})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetDisableSuggestion(true)
 	srv.SetParserTokenLimit(maxTokens)
@@ -115,8 +122,10 @@ func newHandler(svc task.Service, guard *access.Guard, limits Limits, log *slog.
 // pageCost counts a page's selection once per task it can hold.
 func pageCost(size *int, child int) int { return task.PageSize(size) * child }
 
-// writeRefusal answers a request the guard did not admit: the HTTP status
-// says why, and the body is a GraphQL error with the matching code.
+// writeRefusal answers a request that was refused before its operation
+// ran, by the guard or under its Idempotency-Key: the HTTP status says
+// why, under either media type, and the body is one GraphQL error with the
+// matching code.
 func writeRefusal(w http.ResponseWriter, r *http.Request, media string, err error, log *slog.Logger) {
 	var te *task.Error
 	errors.As(err, &te)
@@ -125,6 +134,12 @@ func writeRefusal(w http.ResponseWriter, r *http.Request, media string, err erro
 		writeRequestError(w, media, http.StatusUnauthorized, codeUnauthenticated, te.Message)
 	case task.CodeRateLimited:
 		writeRequestError(w, media, http.StatusTooManyRequests, codeRateLimited, te.Message)
+	case task.CodeInvalid: // an Idempotency-Key malformed, or for a request it cannot serve
+		writeRequestError(w, media, http.StatusUnprocessableEntity, codeBadRequest, te.Error())
+	case task.CodeKeyReused:
+		writeRequestError(w, media, http.StatusUnprocessableEntity, codeKeyReused, te.Message)
+	case task.CodeKeyInUse:
+		writeRequestError(w, media, http.StatusConflict, codeKeyInUse, te.Message)
 	default:
 		log.ErrorContext(r.Context(), "admitting a request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeRequestError(w, media, http.StatusInternalServerError, codeInternal, internalMessage)

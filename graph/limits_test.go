@@ -41,7 +41,7 @@ func newHTTPServer(t *testing.T, store *db.Store, guard *access.Guard, limits gr
 	if guard == nil {
 		guard = access.NewGuard(store, 0, log)
 	}
-	return startServer(t, graph.NewHandler(store, guard, limits, log))
+	return startServer(t, graph.NewHandler(store, guard, newKeeper(store, log), limits, log))
 }
 
 // reply is an HTTP response of the GraphQL endpoint, its body decoded.
@@ -592,7 +592,7 @@ func TestAChunkedBodyOver1MiBIsRefusedWith413(t *testing.T) {
 	store := openStore(t)
 	key := newTenant(t, store, "acme").key
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h := graph.NewHandler(store, access.NewGuard(store, 0, log), graph.DefaultLimits, log)
+	h := graph.NewHandler(store, access.NewGuard(store, 0, log), newKeeper(store, log), graph.DefaultLimits, log)
 	var chunked atomic.Bool
 	endpoint := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		chunked.Store(len(r.TransferEncoding) > 0 && r.TransferEncoding[0] == "chunked")

@@ -58,12 +58,12 @@ func newPlanServers(t *testing.T, svc func(tenant) task.Service) *planServers {
 	log := discardLogger()
 	guard := access.NewGuard(store, 0, log)
 	s := &planServers{key: tn.key}
-	s.planned = graph.NewNotingHandler(svc(tn), guard, graph.DefaultLimits, log, func(field string) {
+	s.planned = graph.NewNotingHandler(svc(tn), guard, newKeeper(store, log), graph.DefaultLimits, log, func(field string) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.fields = append(s.fields, field)
 	})
-	s.gqlgen = graph.NewGqlgenHandler(svc(tn), guard, graph.DefaultLimits, log)
+	s.gqlgen = graph.NewGqlgenHandler(svc(tn), guard, newKeeper(store, log), graph.DefaultLimits, log)
 	return s
 }
 

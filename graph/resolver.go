@@ -10,6 +10,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
+	"tasksapi/idempotency"
 	"tasksapi/task"
 )
 
@@ -22,8 +23,14 @@ type Resolver struct {
 // fail is what a resolver returns for err: a domain error as it is, for
 // the error presenter to render; anything else is a fault of ours,
 // logged in full and shown to the client only as a fixed message.
+//
+// A rule's refusal of a mutation sent with an Idempotency-Key is kept for
+// the key, as a write's outcome is, so that a repeat is refused alike and
+// the key cannot then be spent on another request; faults are not kept,
+// so the client can retry them.
 func (r *Resolver) fail(ctx context.Context, err error) error {
 	if task.ErrorCode(err) != task.CodeInternal {
+		idempotency.Refused(ctx, err)
 		return err
 	}
 	r.Log.ErrorContext(ctx, "graphql resolver failed", "field", graphql.GetFieldContext(ctx).Path().String(), "err", err)

@@ -1,10 +1,13 @@
 package graph
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -14,6 +17,9 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"tasksapi/idempotency"
+	"tasksapi/task"
 )
 
 // The media types a GraphQL response can be sent as. Under application/json
@@ -50,8 +56,14 @@ const (
 //   - an operation that ran is a 200 with its data, field errors or not;
 //   - a mutation by GET is a 405 with Allow: POST, and never runs; a method
 //     other than GET and POST is a 405 with Allow: GET, POST; a POST whose
-//     Content-Type is not application/json is a 415.
-type httpTransport struct{}
+//     Content-Type is not application/json is a 415;
+//   - a mutation POSTed with an Idempotency-Key runs under the key (see
+//     claim); a refusal under the key is a 422 or 409 under either media
+//     type. The header means nothing to a query.
+type httpTransport struct {
+	keeper *idempotency.Keeper
+	log    *slog.Logger
+}
 
 var _ graphql.Transport = httpTransport{}
 
@@ -59,11 +71,12 @@ var _ graphql.Transport = httpTransport{}
 // unsupported method or content type itself.
 func (httpTransport) Supports(r *http.Request) bool { return r.Header.Get("Upgrade") == "" }
 
-func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	media := responseMediaType(r.Header)
 	start := graphql.Now()
 
 	var params *graphql.RawParams
+	var body []byte // a POST's, read whole: an Idempotency-Key's fingerprint covers it
 	var err error
 	switch r.Method {
 	case http.MethodGet:
@@ -74,7 +87,9 @@ func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 				"a GraphQL POST must have Content-Type application/json")
 			return
 		}
-		params, err = postParams(r.Body)
+		if body, err = io.ReadAll(r.Body); err == nil {
+			params, err = postParams(body)
+		}
 	default:
 		w.Header().Set("Allow", "GET, POST")
 		writeRequestError(w, media, http.StatusMethodNotAllowed, codeMethodNotAllowed,
@@ -113,6 +128,20 @@ func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 			"GET serves queries only: send a "+string(opCtx.Operation.Operation)+" by POST")
 		return
 	}
+	if keys := r.Header.Values(idempotency.Header); len(keys) > 0 && opCtx.Operation.Operation == ast.Mutation {
+		var release func()
+		ctx, release, err = t.claim(ctx, r, keys, body, opCtx)
+		if err != nil {
+			writeRefusal(w, r, media, err, t.log)
+			return
+		}
+		// Held until the answer is sent: a repeat that came sooner would
+		// find no kept outcome and run the mutation again.
+		defer release()
+		if c, _ := idempotency.FromContext(ctx); c.Replayed() {
+			w.Header().Set(idempotency.ReplayedHeader, "true")
+		}
+	}
 
 	responses, ctx := exec.DispatchOperation(ctx, opCtx)
 	resp := responses(ctx)
@@ -125,6 +154,32 @@ func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 		return
 	}
 	writeBody(w, media, http.StatusOK, b)
+}
+
+// claim claims the Idempotency-Key of a mutation POSTed with one, for a
+// request fingerprinted by its method, path and body, and returns the
+// request's context carrying the claim. Its outcome is kept with its
+// write, so a repeat is answered from it (idempotency.Service) by the same
+// execution, to the same bytes. A key's outcome is one write's: a mutation
+// selecting more than one field is refused under a key, as the second
+// write's outcome could not be kept and a repeat would run it again.
+func (t httpTransport) claim(ctx context.Context, r *http.Request, keys []string, body []byte,
+	opCtx *graphql.OperationContext,
+) (context.Context, func(), error) {
+	if len(keys) > 1 {
+		return nil, nil, task.Invalid(idempotency.Header, "must be sent once")
+	}
+	writes := 0
+	for _, f := range graphql.CollectFields(opCtx, opCtx.Operation.SelectionSet, []string{"Mutation"}) {
+		if f.Name != "__typename" {
+			writes++
+		}
+	}
+	if writes > 1 {
+		return nil, nil, task.Invalid(idempotency.Header,
+			"keeps the outcome of one write: a mutation sent with it must select one field")
+	}
+	return t.keeper.Begin(ctx, keys[0], idempotency.Fingerprint(r.Method, r.URL.Path, body))
 }
 
 // encodeResult writes an operation's response with its data spliced in as
@@ -283,13 +338,9 @@ func isJSONContent(contentType string) bool {
 }
 
 // postParams reads the parameters of a POST: a body of one JSON object.
-func postParams(body io.Reader) (*graphql.RawParams, error) {
+func postParams(body []byte) (*graphql.RawParams, error) {
 	var p graphql.RawParams
-	if err := decodeOne(body, &p); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return nil, err
-		}
+	if err := decodeOne(bytes.NewReader(body), &p); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("the request body is empty: send a JSON object with a query")
 		}

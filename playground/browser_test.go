@@ -26,6 +26,7 @@ import (
 	"tasksapi/access"
 	"tasksapi/db"
 	"tasksapi/graph"
+	"tasksapi/idempotency"
 	"tasksapi/playground"
 	"tasksapi/task"
 )
@@ -248,7 +249,7 @@ func newServer(t *testing.T) (*httptest.Server, access.Credentials, string) {
 	pg := playground.Handler("/query")
 	mux.Handle("GET /{$}", pg)
 	mux.Handle("GET /playground/", pg)
-	mux.Handle("/query", graph.NewHandler(store, access.NewGuard(store, 0, log), graph.DefaultLimits, log))
+	mux.Handle("/query", graph.NewHandler(store, access.NewGuard(store, 0, log), idempotency.New(store, idempotency.DefaultTTL, log), graph.DefaultLimits, log))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv, key, title

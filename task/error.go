@@ -12,16 +12,17 @@ import (
 type Code string
 
 const (
-	CodeInvalid         Code = "invalid"          // the client's input breaks a rule
-	CodeNotFound        Code = "not_found"        // the thing asked for does not exist
-	CodeUnauthenticated Code = "unauthenticated"  // missing, unknown or revoked credentials
-	CodeRateLimited     Code = "rate_limited"     // too many requests; retry after RetryAfter
-	CodeVersionConflict Code = "version_conflict" // a conditional change met another version; see CurrentVersion
-	CodeMalformed       Code = "malformed"        // the request is not in a form the API reads (a body that is not a JSON object)
-	CodeKeyInUse        Code = "key_in_use"       // an Idempotency-Key whose first request is still being answered
-	CodeKeyReused       Code = "key_reused"       // an Idempotency-Key kept for a different request
-	CodeExpired         Code = "expired"          // a point of the change feed older than what is kept
-	CodeInternal        Code = "internal"         // anything else: logged, never shown
+	CodeInvalid              Code = "invalid"                // the client's input breaks a rule
+	CodeNotFound             Code = "not_found"              // the thing asked for does not exist
+	CodeUnauthenticated      Code = "unauthenticated"        // missing, unknown or revoked credentials
+	CodeRateLimited          Code = "rate_limited"           // too many requests; retry after RetryAfter
+	CodeVersionConflict      Code = "version_conflict"       // a conditional change met another version; see CurrentVersion
+	CodeMalformed            Code = "malformed"              // the request is not in a form the API reads (a body that is not a JSON object)
+	CodeKeyInUse             Code = "key_in_use"             // an Idempotency-Key whose first request is still being answered
+	CodeKeyReused            Code = "key_reused"             // an Idempotency-Key kept for a different request
+	CodeExpired              Code = "expired"                // a point of the change feed older than what is kept
+	CodeTooManySubscriptions Code = "too_many_subscriptions" // a key holding as many streams and subscriptions as it may
+	CodeInternal             Code = "internal"               // anything else: logged, never shown
 )
 
 // Error is the one error type of the API. Messages are safe to show to a
