@@ -89,8 +89,8 @@ func (s *Store) Changes(ctx context.Context, q feed.Query) (feed.Page, error) {
 }
 
 func scanChange(rows *sql.Rows) (feed.Change, error) {
+	c := feed.NewChange()
 	var (
-		c        feed.Change
 		at       string
 		fields   []byte
 		snapshot []byte

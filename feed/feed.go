@@ -9,6 +9,7 @@ package feed
 
 import (
 	"context"
+	"sync"
 
 	"tasksapi/task"
 )
@@ -50,6 +51,29 @@ type Change struct {
 	Fields []string
 	// Task is the task right after the change; nil for a delete.
 	Task *task.Task
+
+	wire *wireMemo // see Wire
+}
+
+// wireMemo holds a change's wire form once it has been encoded.
+type wireMemo struct {
+	once sync.Once
+	b    []byte
+}
+
+// NewChange returns a change whose wire form Wire encodes once.
+func NewChange() Change { return Change{wire: new(wireMemo)} }
+
+// Wire returns enc(c), encoded once for a change however many followers
+// send it (for a change made by NewChange; others are encoded each time).
+// enc must always encode the same way: the REST form, which server-sent
+// events and webhooks send as it is.
+func (c *Change) Wire(enc func(*Change) []byte) []byte {
+	if c.wire == nil {
+		return enc(c)
+	}
+	c.wire.once.Do(func() { c.wire.b = enc(c) })
+	return c.wire.b
 }
 
 // Page is a run of an organisation's changes.
