@@ -27,7 +27,20 @@ type config struct {
 	// IdempotencyTTL is how long the outcome of a write sent with an
 	// Idempotency-Key is kept for repeats.
 	IdempotencyTTL time.Duration
+	// ChangesRetention is how long the change feed keeps a change; 0
+	// keeps every change.
+	ChangesRetention time.Duration
+	// MaxSubscriptions is how many streams and subscriptions one API key
+	// may hold open at once.
+	MaxSubscriptions int
 }
+
+// Defaults of the change feed: changes are kept 30 days, and a key holds
+// at most 100 streams and subscriptions.
+const (
+	defaultChangesRetention = 30 * 24 * time.Hour
+	defaultMaxSubscriptions = 100
+)
 
 // defaultRateLimit per key: generous for an integration or a busy
 // frontend, low enough that one runaway client cannot crowd out others.
@@ -45,6 +58,8 @@ var envFlags = [][2]string{
 	{"log-format", "LOG_FORMAT"},
 	{"log-level", "LOG_LEVEL"},
 	{"idempotency-ttl", "IDEMPOTENCY_TTL"},
+	{"changes-retention", "CHANGES_RETENTION"},
+	{"max-subscriptions", "MAX_SUBSCRIPTIONS"},
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -61,6 +76,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log lines as text or json (env LOG_FORMAT)")
 	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "least severe log level: debug, info, warn or error (env LOG_LEVEL)")
 	fs.DurationVar(&cfg.IdempotencyTTL, "idempotency-ttl", idempotency.DefaultTTL, "how long a write's answer is kept for repeats of its Idempotency-Key (env IDEMPOTENCY_TTL)")
+	fs.DurationVar(&cfg.ChangesRetention, "changes-retention", defaultChangesRetention, "how long the change feed keeps a change; 0 keeps them all (env CHANGES_RETENTION)")
+	fs.IntVar(&cfg.MaxSubscriptions, "max-subscriptions", defaultMaxSubscriptions, "streams and subscriptions one API key may hold open at once (env MAX_SUBSCRIPTIONS)")
 	fs.StringVar(&sync, "sync", string(db.SyncFull), "full: a write is on disk before it is acknowledged; normal: faster, but a power loss can lose the last writes (env SYNC)")
 
 	if port := getenv("PORT"); port != "" {
@@ -74,6 +91,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if cfg.ChangesRetention < 0 || cfg.MaxSubscriptions < 1 {
+		return config{}, fmt.Errorf("--changes-retention must be at least 0 and --max-subscriptions at least 1")
 	}
 	if cfg.IdempotencyTTL <= 0 {
 		return config{}, fmt.Errorf("--idempotency-ttl must be positive, not %s", cfg.IdempotencyTTL)

@@ -34,9 +34,11 @@ import (
 
 	"tasksapi/access"
 	"tasksapi/db"
+	"tasksapi/feed"
 	"tasksapi/graph"
 	"tasksapi/idempotency"
 	"tasksapi/internal/onewrite"
+	"tasksapi/internal/sweep"
 	"tasksapi/observe"
 	"tasksapi/playground"
 	"tasksapi/rest"
@@ -110,9 +112,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 }
 
-// idempotencySweepEvery is how often expired Idempotency-Key outcomes are
-// removed.
-const idempotencySweepEvery = time.Minute
+// sweepEvery is how often expired Idempotency-Key outcomes, and changes
+// older than the feed keeps, are removed.
+const sweepEvery = time.Minute
 
 // logFlushInterval bounds how late a log line reaches stderr: lines are
 // written out together rather than one system call each.
@@ -160,20 +162,30 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, 
 		return err
 	}
 	keeper := idempotency.New(store, cfg.IdempotencyTTL, log)
+	hub := feed.NewHub(store)
+	store.OnCommit(hub.Committed)
 	sweepCtx, stopSweeping := context.WithCancel(context.Background())
 	defer stopSweeping()
-	go keeper.Sweep(sweepCtx, idempotencySweepEvery)
+	go keeper.Sweep(sweepCtx, sweepEvery)
+	if cfg.ChangesRetention > 0 {
+		go sweep.Every(sweepCtx, sweepEvery, "old changes", log, func(ctx context.Context, limit int) (int, error) {
+			return store.DeleteOldChanges(ctx, time.Now().Add(-cfg.ChangesRetention), limit)
+		})
+	}
 	var stopping atomic.Bool
 	app := app{
 		// A repeat of an idempotent request is answered by its kept
 		// outcome, never by the store.
-		svc:         idempotency.Service{Service: store},
-		keeper:      keeper,
-		guard:       access.NewGuard(store, cfg.RateLimit, log),
-		limits:      graph.Limits{MaxComplexity: cfg.MaxComplexity, MaxDepth: cfg.MaxDepth},
-		corsOrigins: cfg.CORSOrigins,
-		log:         log,
-		metrics:     observe.NewMetrics(store.Pools()),
+		svc:              idempotency.Service{Service: store},
+		keeper:           keeper,
+		feed:             store,
+		hub:              hub,
+		maxSubscriptions: cfg.MaxSubscriptions,
+		guard:            access.NewGuard(store, cfg.RateLimit, log),
+		limits:           graph.Limits{MaxComplexity: cfg.MaxComplexity, MaxDepth: cfg.MaxDepth},
+		corsOrigins:      cfg.CORSOrigins,
+		log:              log,
+		metrics:          observe.NewMetrics(store.Pools()),
 		ready: func(ctx context.Context) error {
 			if stopping.Load() {
 				return errors.New("shutting down")
@@ -213,20 +225,25 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, 
 
 // app is what the routes need.
 type app struct {
-	svc         task.Service
-	guard       *access.Guard
-	keeper      *idempotency.Keeper
-	limits      graph.Limits
-	corsOrigins []string
-	log         *slog.Logger
-	metrics     *observe.Metrics
-	ready       func(context.Context) error // returns nil when the database can serve
+	svc    task.Service
+	guard  *access.Guard
+	keeper *idempotency.Keeper
+	feed   feed.Reader // the change feed, paged
+	hub    *feed.Hub   // the change feed, followed live
+	// maxSubscriptions is how many streams and subscriptions a key may
+	// hold open at once.
+	maxSubscriptions int
+	limits           graph.Limits
+	corsOrigins      []string
+	log              *slog.Logger
+	metrics          *observe.Metrics
+	ready            func(context.Context) error // returns nil when the database can serve
 }
 
 // handler routes every endpoint of the API.
 func (a app) handler() http.Handler {
 	mux := http.NewServeMux()
-	rest.New(a.svc, a.guard, a.log).Register(mux)
+	rest.New(a.svc, a.guard, a.keeper, a.log).Register(mux)
 	gql := graph.NewHandler(a.svc, a.guard, a.keeper, a.limits, a.log)
 	mux.Handle("/query", gql)
 	mux.Handle("/graphql", gql)
@@ -257,9 +274,11 @@ func (a app) handler() http.Handler {
 	h = recoverPanics(h, a.log)
 	h = cors.New(cors.Options{
 		AllowedOrigins: a.corsOrigins,
-		AllowedMethods: []string{http.MethodGet, http.MethodPost},
-		AllowedHeaders: []string{"Content-Type", access.AccessKeyHeader, access.SecretKeyHeader, observe.RequestIDHeader},
-		ExposedHeaders: []string{"Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", observe.RequestIDHeader},
+		AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete},
+		AllowedHeaders: []string{"Content-Type", access.AccessKeyHeader, access.SecretKeyHeader, observe.RequestIDHeader,
+			"If-Match", "If-None-Match", idempotency.Header},
+		ExposedHeaders: []string{"Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", observe.RequestIDHeader,
+			"ETag", idempotency.ReplayedHeader},
 	}).Handler(h)
 	return observe.Requests(h, a.log, a.metrics)
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"tasksapi/access"
 	"tasksapi/db"
@@ -23,7 +24,8 @@ import (
 
 func TestConfigPrecedence(t *testing.T) {
 	defaults := config{Addr: ":8080", DBPath: "tasks.db", CORSOrigins: []string{"*"},
-		RateLimit: 50, MaxComplexity: 2500, MaxDepth: 15, Sync: db.SyncFull, LogFormat: "text", LogLevel: slog.LevelInfo}
+		RateLimit: 50, MaxComplexity: 2500, MaxDepth: 15, Sync: db.SyncFull, LogFormat: "text", LogLevel: slog.LevelInfo,
+		IdempotencyTTL: 24 * time.Hour, ChangesRetention: 30 * 24 * time.Hour, MaxSubscriptions: 100}
 	with := func(change func(*config)) config {
 		c := defaults
 		change(&c)
@@ -42,17 +44,22 @@ func TestConfigPrecedence(t *testing.T) {
 			with(func(c *config) { c.Addr = "127.0.0.1:7000" })},
 		{"environment variables set every option", nil,
 			map[string]string{"ADDR": ":1", "DB_PATH": "/data/t.db", "CORS_ORIGINS": "https://a.example, https://b.example",
-				"RATE_LIMIT": "2.5", "MAX_COMPLEXITY": "100", "MAX_DEPTH": "4", "SYNC": "normal"},
+				"RATE_LIMIT": "2.5", "MAX_COMPLEXITY": "100", "MAX_DEPTH": "4", "SYNC": "normal",
+				"IDEMPOTENCY_TTL": "1h", "CHANGES_RETENTION": "0", "MAX_SUBSCRIPTIONS": "5"},
 			config{Addr: ":1", DBPath: "/data/t.db", CORSOrigins: []string{"https://a.example", "https://b.example"},
-				RateLimit: 2.5, MaxComplexity: 100, MaxDepth: 4, Sync: db.SyncNormal, LogFormat: "text", LogLevel: slog.LevelInfo}},
+				RateLimit: 2.5, MaxComplexity: 100, MaxDepth: 4, Sync: db.SyncNormal, LogFormat: "text", LogLevel: slog.LevelInfo,
+				IdempotencyTTL: time.Hour, ChangesRetention: 0, MaxSubscriptions: 5}},
 		{"flags win over environment variables",
 			[]string{"--addr", ":2", "--db", "flag.db", "--cors-origins", "https://c.example",
 				"--rate-limit", "0", "--max-complexity", "7", "--max-depth", "8", "--sync", "full",
-				"--log-format", "json", "--log-level", "warn"},
+				"--log-format", "json", "--log-level", "warn", "--idempotency-ttl", "2h", "--changes-retention", "48h",
+				"--max-subscriptions", "7"},
 			map[string]string{"ADDR": ":1", "PORT": "3", "DB_PATH": "env.db", "CORS_ORIGINS": "https://a.example",
-				"RATE_LIMIT": "9", "MAX_COMPLEXITY": "9", "MAX_DEPTH": "9", "SYNC": "normal"},
+				"RATE_LIMIT": "9", "MAX_COMPLEXITY": "9", "MAX_DEPTH": "9", "SYNC": "normal",
+				"IDEMPOTENCY_TTL": "1h", "CHANGES_RETENTION": "1h", "MAX_SUBSCRIPTIONS": "5"},
 			config{Addr: ":2", DBPath: "flag.db", CORSOrigins: []string{"https://c.example"},
-				RateLimit: 0, MaxComplexity: 7, MaxDepth: 8, Sync: db.SyncFull, LogFormat: "json", LogLevel: slog.LevelWarn}},
+				RateLimit: 0, MaxComplexity: 7, MaxDepth: 8, Sync: db.SyncFull, LogFormat: "json", LogLevel: slog.LevelWarn,
+				IdempotencyTTL: 2 * time.Hour, ChangesRetention: 48 * time.Hour, MaxSubscriptions: 7}},
 		{"single-dash flags work too", []string{"-addr=:4"}, nil,
 			with(func(c *config) { c.Addr = ":4" })},
 	}
@@ -122,6 +129,10 @@ func TestBadSettingsAreRefused(t *testing.T) {
 		{"an unknown sync level is refused", []string{"--sync", "off"}, nil},
 		{"an unknown log format is refused", []string{"--log-format", "xml"}, nil},
 		{"an unknown log level is refused", nil, map[string]string{"LOG_LEVEL": "loud"}},
+		{"a zero idempotency TTL is refused", []string{"--idempotency-ttl", "0"}, nil},
+		{"an idempotency TTL without a unit is refused", nil, map[string]string{"IDEMPOTENCY_TTL": "24"}},
+		{"a negative changes retention is refused", []string{"--changes-retention", "-1h"}, nil},
+		{"zero subscriptions a key are refused", []string{"--max-subscriptions", "0"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
