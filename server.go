@@ -164,6 +164,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, 
 	keeper := idempotency.New(store, cfg.IdempotencyTTL, log)
 	hub := feed.NewHub(store)
 	store.OnCommit(hub.Committed)
+	streams := feed.NewStreams(cfg.MaxSubscriptions)
+	metrics := observe.NewMetrics(store.Pools())
+	metrics.Streams(streams.Stats)
 	sweepCtx, stopSweeping := context.WithCancel(context.Background())
 	defer stopSweeping()
 	go keeper.Sweep(sweepCtx, sweepEvery)
@@ -176,16 +179,16 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, 
 	app := app{
 		// A repeat of an idempotent request is answered by its kept
 		// outcome, never by the store.
-		svc:              idempotency.Service{Service: store},
-		keeper:           keeper,
-		feed:             store,
-		hub:              hub,
-		maxSubscriptions: cfg.MaxSubscriptions,
-		guard:            access.NewGuard(store, cfg.RateLimit, log),
-		limits:           graph.Limits{MaxComplexity: cfg.MaxComplexity, MaxDepth: cfg.MaxDepth},
-		corsOrigins:      cfg.CORSOrigins,
-		log:              log,
-		metrics:          observe.NewMetrics(store.Pools()),
+		svc:         idempotency.Service{Service: store},
+		keeper:      keeper,
+		feed:        store,
+		hub:         hub,
+		streams:     streams,
+		guard:       access.NewGuard(store, cfg.RateLimit, log),
+		limits:      graph.Limits{MaxComplexity: cfg.MaxComplexity, MaxDepth: cfg.MaxDepth},
+		corsOrigins: cfg.CORSOrigins,
+		log:         log,
+		metrics:     metrics,
 		ready: func(ctx context.Context) error {
 			if stopping.Load() {
 				return errors.New("shutting down")
@@ -230,14 +233,13 @@ type app struct {
 	keeper *idempotency.Keeper
 	feed   feed.Reader // the change feed, paged
 	hub    *feed.Hub   // the change feed, followed live
-	// maxSubscriptions is how many streams and subscriptions a key may
-	// hold open at once.
-	maxSubscriptions int
-	limits           graph.Limits
-	corsOrigins      []string
-	log              *slog.Logger
-	metrics          *observe.Metrics
-	ready            func(context.Context) error // returns nil when the database can serve
+	// streams bounds and counts the feed's streams and subscriptions.
+	streams     *feed.Streams
+	limits      graph.Limits
+	corsOrigins []string
+	log         *slog.Logger
+	metrics     *observe.Metrics
+	ready       func(context.Context) error // returns nil when the database can serve
 }
 
 // handler routes every endpoint of the API.

@@ -56,31 +56,39 @@ func TestTypeNames(t *testing.T) {
 	}
 }
 
-func TestSlotsBoundEachKeysOpenStreams(t *testing.T) {
-	s := feed.NewSlots(2)
-	r1, err1 := s.Take(1)
-	r2, err2 := s.Take(1)
+func TestStreamsBoundEachKeysOpenStreamsAndCountThem(t *testing.T) {
+	s := feed.NewStreams(2)
+	a, err1 := s.Open(1, feed.KindSSE)
+	b, err2 := s.Open(1, feed.KindGraphQLWS)
 	if err1 != nil || err2 != nil {
-		t.Fatalf("the first two slots of a key were refused: %v, %v", err1, err2)
+		t.Fatalf("the first two streams of a key were refused: %v, %v", err1, err2)
 	}
-	if _, err := s.Take(1); task.ErrorCode(err) != task.CodeTooManySubscriptions {
-		t.Errorf("a third slot of the key = %v, want %s", err, task.CodeTooManySubscriptions)
+	if _, err := s.Open(1, feed.KindSSE); task.ErrorCode(err) != task.CodeTooManySubscriptions {
+		t.Errorf("a third stream of the key = %v, want %s", err, task.CodeTooManySubscriptions)
 	}
-	other, err := s.Take(2)
+	other, err := s.Open(2, feed.KindSSE)
 	if err != nil {
-		t.Errorf("another key's slot was refused: %v", err)
+		t.Errorf("another key's stream was refused: %v", err)
 	}
-	if s.Open() != 3 {
-		t.Errorf("Open() = %d, want 3", s.Open())
+	a.Sent(3)
+	b.Sent(1)
+	a.End(feed.EndTooSlow)
+	a.End(feed.EndClosed) // only the first end counts
+	if _, err := s.Open(1, feed.KindSSE); err != nil {
+		t.Errorf("a place freed by an end was refused: %v", err)
 	}
-	r1()
-	r1() // releasing twice frees one slot only
-	if _, err := s.Take(1); err != nil {
-		t.Errorf("a slot freed by a release was refused: %v", err)
+	if _, err := s.Open(1, feed.KindSSE); task.ErrorCode(err) != task.CodeTooManySubscriptions {
+		t.Errorf("a double end freed two places")
 	}
-	if _, err := s.Take(1); task.ErrorCode(err) != task.CodeTooManySubscriptions {
-		t.Errorf("a double release freed two slots")
+	other.End(feed.EndClosed)
+	open, sent, ended := s.Stats()
+	if open[feed.KindSSE] != 1 || open[feed.KindGraphQLWS] != 1 {
+		t.Errorf("open = %v, want 1 sse and 1 graphql-ws", open)
 	}
-	r2()
-	other()
+	if sent[feed.KindSSE] != 3 || sent[feed.KindGraphQLWS] != 1 {
+		t.Errorf("sent = %v", sent)
+	}
+	if ended[feed.EndTooSlow] != 1 || ended[feed.EndClosed] != 1 {
+		t.Errorf("ended = %v, want one too slow and one closed", ended)
+	}
 }

@@ -222,3 +222,44 @@ func (w *statusWriter) WriteHeader(status int) {
 
 // Unwrap lets http.ResponseController reach the real writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// StreamStats is a snapshot of the change feed's streams and
+// subscriptions: open ones by kind, changes sent by kind, and ended ones
+// by reason.
+type StreamStats func() (open map[string]int, sent map[string]uint64, ended map[string]uint64)
+
+// Streams adds the change feed's figures to the metrics, read from stats
+// at each scrape.
+func (m *Metrics) Streams(stats StreamStats) {
+	m.registry.MustRegister(streamCollector{stats})
+}
+
+var (
+	streamsOpenDesc = prometheus.NewDesc("tasks_feed_streams_open",
+		"Open change-feed streams and subscriptions, by kind (sse, graphql-ws, graphql-sse).", []string{"kind"}, nil)
+	changesSentDesc = prometheus.NewDesc("tasks_feed_changes_sent_total",
+		"Changes sent to streams and subscriptions, by kind.", []string{"kind"}, nil)
+	streamsEndedDesc = prometheus.NewDesc("tasks_feed_streams_ended_total",
+		"Streams and subscriptions ended, by reason (closed, too_slow, expired, shutdown, failed).", []string{"reason"}, nil)
+)
+
+type streamCollector struct{ stats StreamStats }
+
+func (c streamCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- streamsOpenDesc
+	ch <- changesSentDesc
+	ch <- streamsEndedDesc
+}
+
+func (c streamCollector) Collect(ch chan<- prometheus.Metric) {
+	open, sent, ended := c.stats()
+	for kind, n := range open {
+		ch <- prometheus.MustNewConstMetric(streamsOpenDesc, prometheus.GaugeValue, float64(n), kind)
+	}
+	for kind, n := range sent {
+		ch <- prometheus.MustNewConstMetric(changesSentDesc, prometheus.CounterValue, float64(n), kind)
+	}
+	for reason, n := range ended {
+		ch <- prometheus.MustNewConstMetric(streamsEndedDesc, prometheus.CounterValue, float64(n), reason)
+	}
+}
