@@ -380,6 +380,16 @@ func TestIdempotentWritesHappenExactlyOnceAcrossSIGKILL(t *testing.T) {
 		if made != creates[c] || distinct != creates[c] {
 			t.Errorf("client %d intended %d creates; %d tasks exist, %d distinct", c, creates[c], made, distinct)
 		}
+		// Every acknowledged write is in the change feed, once.
+		var recorded int
+		if err := db.QueryRow(`SELECT count(*) FROM task_changes JOIN tasks ON tasks.id = task_changes.task_id
+			WHERE task_changes.type = 1 AND tasks.title LIKE ? AND tasks.id > ?`,
+			fmt.Sprintf("client %d write %%", c), clients).Scan(&recorded); err != nil {
+			t.Fatal(err)
+		}
+		if recorded != creates[c] {
+			t.Errorf("client %d's %d creates left %d created changes in the feed", c, creates[c], recorded)
+		}
 		var version, updated int
 		if err := db.QueryRow(`SELECT version, (SELECT count(*) FROM task_changes WHERE task_id = tasks.id AND type = 2)
 			FROM tasks WHERE id = ?`, own[c]).Scan(&version, &updated); err != nil {
