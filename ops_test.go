@@ -79,6 +79,8 @@ func TestMetricsCountRequestsByRoute(t *testing.T) {
 	srv := startServer(t, filepath.Join(t.TempDir(), "tasks.db"))
 	do(t, "GET", srv.URL+"/v1/tasks", "", "", auth(srv.creds)...)
 	do(t, "GET", srv.URL+"/v1/tasks/12345", "", "", auth(srv.creds)...)
+	do(t, "PATCH", srv.URL+"/v1/tasks/12345", "application/json", `{"status":2}`, auth(srv.creds)...)
+	do(t, "DELETE", srv.URL+"/v1/tasks/12345", "", "", auth(srv.creds)...)
 	do(t, "POST", srv.URL+"/query", "application/json", `{"query":"query Mine { tasks { totalRecords } }"}`, auth(srv.creds)...)
 	res, body := do(t, "GET", srv.URL+"/metrics", "", "")
 	if res.StatusCode != http.StatusOK {
@@ -87,6 +89,9 @@ func TestMetricsCountRequestsByRoute(t *testing.T) {
 	for _, want := range []string{
 		`tasks_http_requests_total{method="GET",route="GET /v1/tasks",status="200"} 1`,
 		`tasks_http_requests_total{method="GET",route="GET /v1/tasks/{id}",status="400"} 1`,
+		`tasks_http_requests_total{method="PATCH",route="PATCH /v1/tasks/{id}",status="400"} 1`,
+		`tasks_http_requests_total{method="DELETE",route="DELETE /v1/tasks/{id}",status="400"} 1`,
+		`tasks_http_request_duration_seconds_bucket{method="PATCH",route="PATCH /v1/tasks/{id}",le="+Inf"} 1`,
 		`tasks_http_request_duration_seconds_bucket{method="GET",route="GET /v1/tasks",le="+Inf"} 1`,
 		`tasks_graphql_operations_total{errors="false",operation="Mine"} 1`,
 		`go_sql_max_open_connections{db_name="write"} 1`,
