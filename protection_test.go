@@ -26,7 +26,8 @@ func TestOpenRoutesNeedNoKey(t *testing.T) {
 		{"a GraphQL preflight needs no key", "OPTIONS", "/query",
 			[]string{"Origin", "https://app.example", "Access-Control-Request-Method", "POST"}, http.StatusNoContent},
 		{"the REST API needs a key", "GET", "/v1/tasks", nil, http.StatusUnauthorized},
-		{"GraphQL needs a key", "GET", "/query?query=%7B__typename%7D", nil, http.StatusUnauthorized},
+		{"GraphQL needs a key", "GET", "/query?query=%7Btasks%7BtotalRecords%7D%7D", nil, http.StatusUnauthorized},
+		{"GraphQL introspection needs no key", "GET", "/query?query=%7B__typename%7D", nil, http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -112,11 +113,55 @@ func newHandler(svc task.Service, guard *access.Guard, keeper *idempotency.Keepe
 		media := responseMediaType(r.Header)
 		ctx, err := guard.Admit(r, w.Header())
 		if err != nil {
-			writeRefusal(w, r, media, err, log)
-			return
+			if sentCredentials(r.Header) || task.ErrorCode(err) != task.CodeUnauthenticated {
+				writeRefusal(w, r, media, err, log)
+				return
+			}
+			// Introspection needs no key, so that the playground can show
+			// the schema before one is entered; the transport refuses
+			// anything else once it has read the operation.
+			ctx = withAnonymousRefusal(r.Context(), err)
 		}
 		srv.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// sentCredentials reports whether a request carries either key header
+// with a value. Credentials that are sent are always checked: a wrong key
+// is refused even for a request that would need none.
+func sentCredentials(h http.Header) bool {
+	return h.Get(access.AccessKeyHeader) != "" || h.Get(access.SecretKeyHeader) != ""
+}
+
+type anonymousKey struct{}
+
+// withAnonymousRefusal marks a request sent without credentials, carrying
+// the guard's refusal for whatever it may not do without them.
+func withAnonymousRefusal(ctx context.Context, refusal error) context.Context {
+	return context.WithValue(ctx, anonymousKey{}, refusal)
+}
+
+// anonymousRefusal is the guard's refusal of a request sent without
+// credentials, or nil for an admitted request.
+func anonymousRefusal(ctx context.Context) error {
+	err, _ := ctx.Value(anonymousKey{}).(error)
+	return err
+}
+
+// introspectionOnly reports whether an operation is a query that selects
+// nothing but the schema's own fields (__schema, __type, __typename) at its
+// root, through fragments too: those describe the API, and no
+// organisation's data.
+func introspectionOnly(oc *graphql.OperationContext) bool {
+	if oc == nil || oc.Operation == nil || oc.Operation.Operation != ast.Query {
+		return false
+	}
+	for _, f := range graphql.CollectFields(oc, oc.Operation.SelectionSet, []string{"Query"}) {
+		if !strings.HasPrefix(f.Name, "__") {
+			return false
+		}
+	}
+	return true
 }
 
 // pageCost counts a page's selection once per task it can hold.

@@ -185,15 +185,19 @@ func TestRequestsWithoutValidCredentialsAreRefusedWith401(t *testing.T) {
 		{"a revoked key", &revoked},
 	}
 	queries := []struct {
-		name  string
-		query string
+		name          string
+		query         string
+		introspection bool
 	}{
-		{"a tasks query", `{ tasks { totalRecords } }`},
-		{"a createTask mutation", `mutation { createTask(input: {title: "x", startDatetime: "2026-01-01T10:00:00", dealId: 1}) { id } }`},
-		{"the playground's introspection query", playgroundIntrospection(t)},
+		{"a tasks query", `{ tasks { totalRecords } }`, false},
+		{"a createTask mutation", `mutation { createTask(input: {title: "x", startDatetime: "2026-01-01T10:00:00", dealId: 1}) { id } }`, false},
+		{"the playground's introspection query", playgroundIntrospection(t), true},
 	}
 	for _, c := range creds {
 		for _, q := range queries {
+			if q.introspection && c.key == nil {
+				continue // needs no key: TestIntrospectionNeedsNoKeyButEverythingElseDoes
+			}
 			t.Run(q.name+" with "+c.name+" is a 401", func(t *testing.T) {
 				r := postQuery(t, endpoint, c.key, q.query)
 				if r.status != http.StatusUnauthorized {
@@ -225,6 +229,59 @@ func TestRequestsWithoutValidCredentialsAreRefusedWith401(t *testing.T) {
 	mustSucceed(t, postQuery(t, endpoint, &valid, `{ tasks { totalRecords } }`), &out)
 	if out.Tasks.TotalRecords != 0 {
 		t.Errorf("totalRecords = %d after refused mutations, want 0", out.Tasks.TotalRecords)
+	}
+}
+
+func TestIntrospectionNeedsNoKeyButEverythingElseDoes(t *testing.T) {
+	store := openStore(t)
+	key := newTenant(t, store, "acme").key
+	endpoint := newHTTPServer(t, store, nil, graph.DefaultLimits)
+	wrong := access.Credentials{AccessKey: key.AccessKey, SecretKey: key.SecretKey + "x"}
+	empty := access.Credentials{} // both headers sent, without values, as the playground first sends them
+
+	tests := []struct {
+		name   string
+		method string
+		key    *access.Credentials
+		query  string
+		served bool // else a 401
+	}{
+		{"the playground's introspection query without a key is served", http.MethodPost, nil, playgroundIntrospection(t), true},
+		{"the introspection query with empty key headers is served", http.MethodPost, &empty, playgroundIntrospection(t), true},
+		{"an introspection query by GET without a key is served", http.MethodGet, nil, `{ __schema { queryType { name } } }`, true},
+		{"__type without a key is served", http.MethodPost, nil, `{ __type(name: "Task") { fields { name } } }`, true},
+		{"__typename alone without a key is served", http.MethodPost, nil, `{ __typename }`, true},
+		{"introspection through a fragment without a key is served", http.MethodPost, nil, `{ ...F } fragment F on Query { __typename }`, true},
+		{"introspection with a wrong key is a 401", http.MethodPost, &wrong, playgroundIntrospection(t), false},
+		{"a tasks query without a key is a 401", http.MethodPost, nil, `{ tasks { totalRecords } }`, false},
+		{"a tasks query by GET without a key is a 401", http.MethodGet, nil, `{ tasks { totalRecords } }`, false},
+		{"a task read beside introspection without a key is a 401", http.MethodPost, nil, `{ __typename task(id: "1") { id } }`, false},
+		{"a task read inside a fragment without a key is a 401", http.MethodPost, nil, `{ __typename ...F } fragment F on Query { tasks { totalRecords } }`, false},
+		{"a mutation selecting only __typename without a key is a 401", http.MethodPost, nil, `mutation { __typename }`, false},
+		{"a query that does not parse without a key is a 401", http.MethodPost, nil, `{ __typename`, false},
+		{"a query that does not validate without a key is a 401", http.MethodPost, nil, `{ __typename nothing }`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var r reply
+			if tt.method == http.MethodGet {
+				req, err := http.NewRequest(http.MethodGet, endpoint+"?query="+url.QueryEscape(tt.query), nil)
+				if err != nil {
+					t.Fatalf("building the request: %v", err)
+				}
+				r = send(t, req)
+			} else {
+				r = postQuery(t, endpoint, tt.key, tt.query)
+			}
+			if !tt.served {
+				if r.status != http.StatusUnauthorized {
+					t.Errorf("status = %d, want 401", r.status)
+				}
+				mustRefuse(t, r, "UNAUTHENTICATED")
+				return
+			}
+			mustSucceed(t, r, nil)
+		})
 	}
 }
 

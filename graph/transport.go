@@ -74,35 +74,18 @@ func (httpTransport) Supports(r *http.Request) bool { return r.Header.Get("Upgra
 func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	media := responseMediaType(r.Header)
 	start := graphql.Now()
+	// A request without credentials may only introspect the schema. Until
+	// its operation is known to do nothing else, any answer is the guard's
+	// refusal, so a client without a key learns nothing more than before.
+	refusal := anonymousRefusal(r.Context())
 
-	var params *graphql.RawParams
-	var body []byte // a POST's, read whole: an Idempotency-Key's fingerprint covers it
-	var err error
-	switch r.Method {
-	case http.MethodGet:
-		params, err = getParams(r.URL.RawQuery)
-	case http.MethodPost:
-		if !isJSONContent(r.Header.Get("Content-Type")) {
-			writeRequestError(w, media, http.StatusUnsupportedMediaType, codeUnsupportedMediaType,
-				"a GraphQL POST must have Content-Type application/json")
+	params, body, rerr := readParams(r)
+	if rerr != nil {
+		if refusal != nil {
+			writeRefusal(w, r, media, refusal, t.log)
 			return
 		}
-		if body, err = io.ReadAll(r.Body); err == nil {
-			params, err = postParams(body)
-		}
-	default:
-		w.Header().Set("Allow", "GET, POST")
-		writeRequestError(w, media, http.StatusMethodNotAllowed, codeMethodNotAllowed,
-			"GraphQL is served by GET (queries) and POST")
-		return
-	}
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		writeBodyTooLarge(w, media, tooLarge.Limit)
-		return
-	}
-	if err != nil {
-		writeRequestError(w, media, http.StatusBadRequest, codeBadRequest, err.Error())
+		rerr.write(w, media)
 		return
 	}
 	params.Headers = r.Header
@@ -110,6 +93,10 @@ func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 
 	ctx := r.Context()
 	opCtx, errs := exec.CreateOperationContext(ctx, params)
+	if refusal != nil && (errs != nil || !introspectionOnly(opCtx)) {
+		writeRefusal(w, r, media, refusal, t.log)
+		return
+	}
 	if errs != nil {
 		status := http.StatusOK
 		if media == mediaGraphQLResponse {
@@ -129,12 +116,12 @@ func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 		return
 	}
 	if keys := r.Header.Values(idempotency.Header); len(keys) > 0 && opCtx.Operation.Operation == ast.Mutation {
-		var release func()
-		ctx, release, err = t.claim(ctx, r, keys, body, opCtx)
+		claimed, release, err := t.claim(ctx, r, keys, body, opCtx)
 		if err != nil {
 			writeRefusal(w, r, media, err, t.log)
 			return
 		}
+		ctx = claimed
 		// Held until the answer is sent: a repeat that came sooner would
 		// find no kept outcome and run the mutation again.
 		defer release()
@@ -154,6 +141,55 @@ func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 		return
 	}
 	writeBody(w, media, http.StatusOK, b)
+}
+
+// requestError is a request refused before its operation is read: its
+// status, the code and message of its one error, and for a 405 the
+// methods the endpoint takes.
+type requestError struct {
+	status        int
+	code, message string
+	allow         string
+}
+
+func (e *requestError) write(w http.ResponseWriter, media string) {
+	if e.allow != "" {
+		w.Header().Set("Allow", e.allow)
+	}
+	writeRequestError(w, media, e.status, e.code, e.message)
+}
+
+// readParams reads the parameters of a GET from its query string, or of
+// a POST from its body (returned too: an Idempotency-Key's fingerprint
+// covers it), or says why it cannot.
+func readParams(r *http.Request) (*graphql.RawParams, []byte, *requestError) {
+	var params *graphql.RawParams
+	var body []byte
+	var err error
+	switch r.Method {
+	case http.MethodGet:
+		params, err = getParams(r.URL.RawQuery)
+	case http.MethodPost:
+		if !isJSONContent(r.Header.Get("Content-Type")) {
+			return nil, nil, &requestError{status: http.StatusUnsupportedMediaType, code: codeUnsupportedMediaType,
+				message: "a GraphQL POST must have Content-Type application/json"}
+		}
+		if body, err = io.ReadAll(r.Body); err == nil {
+			params, err = postParams(body)
+		}
+	default:
+		return nil, nil, &requestError{status: http.StatusMethodNotAllowed, code: codeMethodNotAllowed,
+			message: "GraphQL is served by GET (queries) and POST", allow: "GET, POST"}
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, nil, &requestError{status: http.StatusRequestEntityTooLarge, code: codePayloadTooLarge,
+			message: bodyTooLargeMessage(tooLarge.Limit)}
+	}
+	if err != nil {
+		return nil, nil, &requestError{status: http.StatusBadRequest, code: codeBadRequest, message: err.Error()}
+	}
+	return params, body, nil
 }
 
 // claim claims the Idempotency-Key of a mutation POSTed with one, for a
@@ -223,20 +259,19 @@ func writeRequestError(w http.ResponseWriter, media string, status int, code, me
 	}}})
 }
 
-// writeBodyTooLarge refuses a body over the server's limit of limit bytes.
-func writeBodyTooLarge(w http.ResponseWriter, media string, limit int64) {
+// bodyTooLargeMessage says that a body is over the limit of limit bytes.
+func bodyTooLargeMessage(limit int64) string {
 	size := fmt.Sprintf("%d bytes", limit)
 	if limit%(1<<20) == 0 {
 		size = fmt.Sprintf("%d MiB", limit>>20)
 	}
-	writeRequestError(w, media, http.StatusRequestEntityTooLarge, codePayloadTooLarge,
-		"Request body must be at most "+size)
+	return "Request body must be at most " + size
 }
 
 // WriteBodyTooLarge refuses, as application/json, a body declared over
 // the server's limit of limit bytes before it is read.
 func WriteBodyTooLarge(w http.ResponseWriter, limit int64) {
-	writeBodyTooLarge(w, mediaJSON, limit)
+	writeRequestError(w, mediaJSON, http.StatusRequestEntityTooLarge, codePayloadTooLarge, bodyTooLargeMessage(limit))
 }
 
 // internalErrorBody is the answer when a response cannot be encoded.
