@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"path"
@@ -77,6 +78,20 @@ func (a *API) handle(h func(http.ResponseWriter, *http.Request) error) http.Hand
 	})
 }
 
+// readBody reads the whole request body, which the server caps at
+// MaxBodyBytes for every route.
+func readBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(r.Body)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, &httpError{http.StatusRequestEntityTooLarge, BodyTooLargeMessage}
+	}
+	if err != nil {
+		return nil, &httpError{http.StatusBadRequest, "Request body could not be read"}
+	}
+	return body, nil
+}
+
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var he *httpError
 	if errors.As(err, &he) {
@@ -92,6 +107,8 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusUnprocessableEntity, env)
 	case task.CodeNotFound:
 		// The YSUITE API answers a missing task with 400, not 404.
+		writeJSON(w, http.StatusBadRequest, envelope{Message: te.Message})
+	case task.CodeMalformed:
 		writeJSON(w, http.StatusBadRequest, envelope{Message: te.Message})
 	case task.CodeUnauthenticated:
 		writeJSON(w, http.StatusUnauthorized, envelope{Message: te.Message})

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -173,102 +172,36 @@ func listParams(rawQuery string) (task.ListParams, error) {
 
 // decodeCreate reads a create body. A field of the wrong JSON type is a
 // validation error on that field; everything else about the values is left
-// to task.NewTask. Unknown fields, activity_type among them, are ignored.
+// to task.NewTask. A null is the same as a field left out: it takes the
+// default.
 func decodeCreate(r *http.Request) (task.CreateInput, error) {
-	var in task.CreateInput
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		return in, &httpError{http.StatusUnsupportedMediaType, "Content-Type must be application/json"}
-	}
-	body, err := io.ReadAll(r.Body) // capped at MaxBodyBytes by the server, for every route
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return in, &httpError{http.StatusRequestEntityTooLarge, BodyTooLargeMessage}
-	}
+	p, unreadable, err := readTaskBody(r)
 	if err != nil {
-		return in, &httpError{http.StatusBadRequest, "Request body could not be read"}
+		return task.CreateInput{}, err
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
-		return in, &httpError{http.StatusBadRequest, "Request body must be a JSON object"}
+	in := task.CreateInput{
+		EndDatetime:    p.EndDatetime.Value,
+		Description:    p.Description.Value,
+		DealID:         p.DealID.Value,
+		ContactID:      p.ContactID.Value,
+		Priority:       p.Priority.Value,
+		Status:         p.Status.Value,
+		AssignedUserID: p.AssignedUserID.Value,
 	}
-
-	var errs []task.FieldError
-	// decode sets *dst from the body's field name when it is present and
-	// not null, recording a type error otherwise.
-	decode := func(name, field, want string, dst any) bool {
-		raw, ok := fields[name]
-		if !ok || bytes.Equal(raw, []byte("null")) {
-			return false
-		}
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber()
-		if err := dec.Decode(dst); err != nil {
-			errs = append(errs, task.FieldError{Field: field, Message: "must be " + want})
-			return false
-		}
-		return true
+	if p.Title.Value != nil {
+		in.Title = *p.Title.Value
 	}
-	integer := func(name, field string) *int {
-		var v any
-		if !decode(name, field, "an integer", &v) {
-			return nil
-		}
-		n, ok := asInt(v)
-		if !ok {
-			errs = append(errs, task.FieldError{Field: field, Message: "must be an integer"})
-			return nil
-		}
-		return &n
+	if p.StartDatetime.Value != nil {
+		in.StartDatetime = *p.StartDatetime.Value
 	}
-	dateTime := func(name, field string) *task.DateTime {
-		var s string
-		if !decode(name, field, "a string", &s) {
-			return nil
-		}
-		d, err := task.ParseDateTime(s)
-		if err != nil {
-			errs = append(errs, task.FieldError{Field: field, Message: err.Error()})
-			return nil
-		}
-		return &d
+	if p.TagIDs.Value != nil {
+		in.TagIDs = *p.TagIDs.Value
 	}
 
-	decode("title", "title", "a string", &in.Title)
-	if d := dateTime("start_datetime", "startDatetime"); d != nil {
-		in.StartDatetime = *d
-	}
-	in.EndDatetime = dateTime("end_datetime", "endDatetime")
-	var description string
-	if decode("description", "description", "a string", &description) {
-		in.Description = &description
-	}
-	in.DealID = integer("deal_id", "dealId")
-	in.ContactID = integer("cstid", "contactId")
-	in.AssignedUserID = integer("assigned_user_id", "assignedUserId")
-	if n := integer("priority", "priority"); n != nil {
-		p := task.Priority(*n)
-		in.Priority = &p
-	}
-	if n := integer("status", "status"); n != nil {
-		s := task.Status(*n)
-		in.Status = &s
-	}
-	var tags []any
-	if decode("tags", "tagIds", "an array of integers", &tags) {
-		for _, v := range tags {
-			id, ok := asInt(v)
-			if !ok {
-				errs = append(errs, task.FieldError{Field: "tagIds", Message: "must be an array of integers"})
-				break
-			}
-			in.TagIDs = append(in.TagIDs, id)
-		}
-	}
-
-	if len(errs) > 0 {
+	if len(unreadable) > 0 {
 		// Report the domain's rules too, except those on a field that
 		// could not be read: they would only repeat its error.
-		unreadable := errs[:len(errs):len(errs)]
+		errs := unreadable[:len(unreadable):len(unreadable)]
 		var te *task.Error
 		if _, err := task.NewTask(in); errors.As(err, &te) {
 			for _, fe := range te.Fields {
@@ -280,6 +213,131 @@ func decodeCreate(r *http.Request) (task.CreateInput, error) {
 		return task.CreateInput{}, &task.Error{Code: task.CodeInvalid, Fields: errs}
 	}
 	return in, nil
+}
+
+// readTaskBody reads the writable fields of a task body, for a create and
+// a change alike, each in its three states: left out, null, or a value.
+// Each field's wire name and JSON type are read here and only here. A
+// field of the wrong JSON type is left out of in and reported in
+// unreadable. Unknown fields, the read-only ones among them, are ignored.
+func readTaskBody(r *http.Request) (in task.UpdateInput, unreadable []task.FieldError, err error) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return in, nil, &httpError{http.StatusUnsupportedMediaType, "Content-Type must be application/json"}
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return in, nil, err
+	}
+	var b taskBody
+	if err := json.Unmarshal(body, &b.fields); err != nil || b.fields == nil {
+		// Malformed rather than an HTTP refusal: it says something of the
+		// request itself, so an Idempotency-Key keeps it.
+		return in, nil, &task.Error{Code: task.CodeMalformed, Message: "Request body must be a JSON object"}
+	}
+	in.Title = field(&b, "title", "title", jsonString)
+	in.StartDatetime = field(&b, "start_datetime", "startDatetime", jsonDateTime)
+	in.EndDatetime = field(&b, "end_datetime", "endDatetime", jsonDateTime)
+	in.Description = field(&b, "description", "description", jsonString)
+	in.DealID = field(&b, "deal_id", "dealId", jsonInt)
+	in.ContactID = field(&b, "cstid", "contactId", jsonInt)
+	in.AssignedUserID = field(&b, "assigned_user_id", "assignedUserId", jsonInt)
+	in.Priority = field(&b, "priority", "priority", jsonEnum[task.Priority])
+	in.Status = field(&b, "status", "status", jsonEnum[task.Status])
+	in.TagIDs = field(&b, "tags", "tagIds", jsonInts)
+	return in, b.errs, nil
+}
+
+// taskBody is a JSON object body, its fields as sent, and the fields that
+// could not be read.
+type taskBody struct {
+	fields map[string]json.RawMessage
+	errs   []task.FieldError
+}
+
+// field reads the body's field name, the domain's field domain: left
+// out, null, or a value that read converts. When read gives a message
+// instead, the field is recorded as unreadable and left out.
+func field[T any](b *taskBody, name, domain string, read func(json.RawMessage) (T, string)) task.Patch[T] {
+	raw, ok := b.fields[name]
+	switch {
+	case !ok:
+		return task.Keep[T]()
+	case bytes.Equal(raw, []byte("null")):
+		return task.Clear[T]()
+	}
+	v, msg := read(raw)
+	if msg != "" {
+		b.errs = append(b.errs, task.FieldError{Field: domain, Message: msg})
+		return task.Keep[T]()
+	}
+	return task.To(v)
+}
+
+// The JSON types of the fields: each returns the value, or the message
+// that says what the field must be.
+
+func jsonString(raw json.RawMessage) (string, string) {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return "", "must be a string"
+	}
+	return s, ""
+}
+
+func jsonDateTime(raw json.RawMessage) (task.DateTime, string) {
+	s, msg := jsonString(raw)
+	if msg != "" {
+		return task.DateTime{}, msg
+	}
+	d, err := task.ParseDateTime(s)
+	if err != nil {
+		return task.DateTime{}, err.Error()
+	}
+	return d, ""
+}
+
+func jsonInt(raw json.RawMessage) (int, string) {
+	if n, ok := asInt(decodeNumber(raw)); ok {
+		return n, ""
+	}
+	return 0, "must be an integer"
+}
+
+// jsonEnum reads a status or priority: an integer, whose range is the
+// domain's to check.
+func jsonEnum[T ~int](raw json.RawMessage) (T, string) {
+	n, msg := jsonInt(raw)
+	return T(n), msg
+}
+
+func jsonInts(raw json.RawMessage) ([]int, string) {
+	var values []any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if dec.Decode(&values) != nil {
+		return nil, "must be an array of integers"
+	}
+	ids := make([]int, 0, len(values))
+	for _, v := range values {
+		id, ok := asInt(v)
+		if !ok {
+			return nil, "must be an array of integers"
+		}
+		ids = append(ids, id)
+	}
+	return ids, ""
+}
+
+// decodeNumber decodes raw keeping a number's text, so that asInt can
+// tell 10 from 10.0 and 1e1; nil when raw is not JSON.
+func decodeNumber(raw json.RawMessage) any {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if dec.Decode(&v) != nil {
+		return nil
+	}
+	return v
 }
 
 func mentionsAny(fe task.FieldError, errs []task.FieldError) bool {
