@@ -211,7 +211,7 @@ func TestCreateAnswersWithTheWholeTask(t *testing.T) {
 		"title": "Follow up with Sarah", "activity_type": "Task", "status": 0.0, "priority": 3.0,
 		"start_datetime": "2026-07-15T10:00:00", "end_datetime": "2026-07-16T11:00:00",
 		"due_date": "2026-07-16", "description": "Renewal", "deal_id": nil, "cstid": 10.0,
-		"assigned_user_id": nil, "tags": []any{5.0, 2.0},
+		"assigned_user_id": nil, "tags": []any{5.0, 2.0}, "completed_at": nil, "version": 1.0,
 	}
 	for k, v := range want {
 		if !reflect.DeepEqual(got[k], v) {
@@ -229,8 +229,8 @@ func TestCreateAnswersWithTheWholeTask(t *testing.T) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	wantKeys := []string{"activity_id", "activity_type", "assigned_user_id", "created_at", "cstid", "deal_id",
-		"description", "due_date", "end_datetime", "priority", "start_datetime", "status", "tags", "title", "updated_at"}
+	wantKeys := []string{"activity_id", "activity_type", "assigned_user_id", "completed_at", "created_at", "cstid", "deal_id",
+		"description", "due_date", "end_datetime", "priority", "start_datetime", "status", "tags", "title", "updated_at", "version"}
 	if !reflect.DeepEqual(keys, wantKeys) {
 		t.Errorf("fields = %v, want %v", keys, wantKeys)
 	}

@@ -92,6 +92,14 @@ func appendTask(b []byte, t task.Task) []byte {
 	b = appendText(b, t.CreatedAt)
 	b = append(b, `,"updated_at":`...)
 	b = appendText(b, t.UpdatedAt)
+	b = append(b, `,"completed_at":`...)
+	if t.CompletedAt == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendText(b, *t.CompletedAt)
+	}
+	b = append(b, `,"version":`...)
+	b = strconv.AppendInt(b, int64(t.Version), 10)
 	return append(b, '}')
 }
 

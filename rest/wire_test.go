@@ -26,6 +26,8 @@ type wireTask struct {
 	Tags           []int          `json:"tags"`
 	CreatedAt      task.DateTime  `json:"created_at"`
 	UpdatedAt      task.DateTime  `json:"updated_at"`
+	CompletedAt    *task.DateTime `json:"completed_at"`
+	Version        int            `json:"version"`
 }
 
 func referenceTask(t task.Task) wireTask {
@@ -39,7 +41,7 @@ func referenceTask(t task.Task) wireTask {
 		StartDatetime: t.StartDatetime, EndDatetime: t.EndDatetime, DueDate: t.DueDate,
 		Description: t.Description, DealID: t.DealID, Cstid: t.ContactID,
 		AssignedUserID: t.AssignedUserID, Tags: tags,
-		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
+		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, CompletedAt: t.CompletedAt, Version: t.Version,
 	}
 }
 
@@ -63,13 +65,14 @@ func sampleTask(s string) task.Task {
 		ID: 9007199254740993, Title: s, Status: task.StatusNoShow, Priority: task.PriorityUrgent,
 		StartDatetime: start, EndDatetime: &end, DueDate: start.Date(), Description: ptr("about " + s),
 		DealID: ptr(-1), ContactID: ptr(0), AssignedUserID: ptr(42), TagIDs: []int{4, 7, 1 << 40},
-		CreatedAt: start, UpdatedAt: end,
+		CreatedAt: start, UpdatedAt: end, CompletedAt: &end, Version: 1 << 40,
 	}
 }
 
 func TestWireTask(t *testing.T) {
 	bare := sampleTask("Call")
 	bare.EndDatetime, bare.Description, bare.DealID, bare.ContactID, bare.AssignedUserID = nil, nil, nil, nil, nil
+	bare.CompletedAt = nil
 	noTags := sampleTask("Call")
 	noTags.TagIDs = nil
 	emptyTags := sampleTask("Call")
@@ -151,9 +154,11 @@ func FuzzWireTask(f *testing.F) {
 		tk := task.Task{
 			ID: id, Title: title, Status: task.Status(status), Priority: task.Priority(priority),
 			StartDatetime: at, DueDate: at.Date(), TagIDs: []int{id, status}, CreatedAt: at, UpdatedAt: at,
+			Version: priority,
 		}
 		if optional {
 			tk.EndDatetime, tk.Description, tk.DealID, tk.ContactID, tk.AssignedUserID = &at, &description, &id, &status, &priority
+			tk.CompletedAt = &at
 		}
 		got := string(appendTask(nil, tk)) + "\n"
 		if want := referenceJSON(t, referenceTask(tk)); got != want {
