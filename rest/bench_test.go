@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"tasksapi/access"
+	"tasksapi/idempotency"
 	"tasksapi/internal/benchdb"
 	"tasksapi/rest"
 )
@@ -32,7 +33,8 @@ func TestMain(m *testing.M) {
 func benchHandler(d *benchdb.Data) http.Handler {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	mux := http.NewServeMux()
-	rest.New(d.Store, access.NewGuard(d.Store, 0, log), log).Register(mux)
+	rest.New(idempotency.Service{Service: d.Store}, access.NewGuard(d.Store, 0, log),
+		idempotency.New(d.Store, idempotency.DefaultTTL, log), log).Register(mux)
 	return rest.JSONErrors(mux)
 }
 

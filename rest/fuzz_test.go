@@ -41,7 +41,8 @@ func FuzzListQuery(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	h, _, creds := newHandler(f, nil, 0)
+	a := newHandler(f, nil, 0)
+	h, creds := a.handler, a.creds
 	f.Fuzz(func(t *testing.T, rawQuery string) {
 		req := httptest.NewRequest(http.MethodGet, "/v1/tasks", nil)
 		req.URL.RawQuery = rawQuery
@@ -62,7 +63,8 @@ func FuzzCreateBody(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	h, _, creds := newHandler(f, nil, 0)
+	a := newHandler(f, nil, 0)
+	h, creds := a.handler, a.creds
 	f.Fuzz(func(t *testing.T, body string) {
 		req := httptest.NewRequest(http.MethodPost, "/v1/tasks", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
@@ -77,7 +79,8 @@ func FuzzTaskPath(f *testing.F) {
 	for _, seed := range []string{"1", "0", "-1", "01", "+1", "abc", "1.5", "99999999999999999999", "%00", ".", "..", ""} {
 		f.Add(seed)
 	}
-	h, _, creds := newHandler(f, nil, 0)
+	a := newHandler(f, nil, 0)
+	h, creds := a.handler, a.creds
 	f.Fuzz(func(t *testing.T, id string) {
 		req, err := http.NewRequest(http.MethodGet, "/v1/tasks/"+id, nil)
 		if err != nil || strings.ContainsAny(id, "/?#") {

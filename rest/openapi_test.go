@@ -26,6 +26,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"tasksapi/access"
+	"tasksapi/idempotency"
 	"tasksapi/task"
 )
 
@@ -94,6 +95,10 @@ type exchange struct {
 	// otherwise a fragment of the validator's reason for refusing it: the
 	// document refuses what the server refuses wherever it can say so.
 	refusedBy string
+	header    []string // more request headers: name and value in turn
+	// during, when set, runs before the request, and what it returns
+	// after: for answers given while another request is being answered.
+	during func(t *testing.T) (end func())
 }
 
 func (e exchange) request(t *testing.T) *http.Request {
@@ -108,6 +113,9 @@ func (e exchange) request(t *testing.T) *http.Request {
 	if !e.noKey {
 		req.Header.Set(access.AccessKeyHeader, e.srv.creds.AccessKey)
 		req.Header.Set(access.SecretKeyHeader, e.srv.creds.SecretKey)
+	}
+	for i := 0; i+1 < len(e.header); i += 2 {
+		req.Header.Add(e.header[i], e.header[i+1])
 	}
 	return req
 }
@@ -132,6 +140,9 @@ func (e exchange) send(t *testing.T) (*http.Response, []byte) {
 // seen, such as "GET /v1/tasks/{id} 400".
 func (o *openAPI) check(t *testing.T, e exchange) string {
 	t.Helper()
+	if e.during != nil {
+		defer e.during(t)()
+	}
 	res, body := e.send(t)
 	if res.StatusCode != e.status {
 		t.Fatalf("status %d, want %d: %s", res.StatusCode, e.status, body)
@@ -175,6 +186,12 @@ func (broken) Task(context.Context, int) (task.Task, error) { return task.Task{}
 func (broken) CreateTask(context.Context, task.CreateInput) (task.Task, error) {
 	return task.Task{}, errBroken
 }
+func (broken) UpdateTask(context.Context, int, task.UpdateInput, task.Expect) (task.Task, error) {
+	return task.Task{}, errBroken
+}
+func (broken) DeleteTask(context.Context, int, task.Expect) (task.Task, error) {
+	return task.Task{}, errBroken
+}
 
 // notExercised are the documented answers the REST handler alone cannot
 // give, with the reason. The server's body limit (limitBody in server.go,
@@ -191,15 +208,42 @@ func TestRealAnswersMatchTheOpenAPIDocument(t *testing.T) {
 	srv := newServer(t, nil)
 	limited := newServerWithLimit(t, nil, 0.5) // bursts of 1: the second request within 2 s is refused
 	faulty := newServer(t, func(s task.Service) task.Service { return broken{s} })
+	var stall *stalling
+	stalled := newServer(t, stallingService(&stall))
+	stalledPath := "/v1/tasks/" + strconv.Itoa(stalled.seed(t, valid)[0])
 	id := srv.seed(t, valid, `{"title":"Send contract","start_datetime":"2026-07-16T09:00:00","end_datetime":"2026-07-17T09:00:00",
 		"deal_id":3,"priority":4,"status":1,"assigned_user_id":7,"description":"Renewal","tags":[4,7]}`)[1]
 	taskPath := "/v1/tasks/" + strconv.Itoa(id)
 	const start = `"title":"t","start_datetime":"2026-07-15T10:00:00"`
 
-	post := func(name, body string, status int, refusedBy string) exchange {
+	post := func(name, body string, status int, refusedBy string, header ...string) exchange {
 		return exchange{name: name, srv: srv, method: http.MethodPost, target: "/v1/tasks",
-			contentType: "application/json", body: body, status: status, refusedBy: refusedBy}
+			contentType: "application/json", body: body, status: status, refusedBy: refusedBy, header: header}
 	}
+	// Each change and delete has a task of its own, at version 1.
+	fresh := func() string { return "/v1/tasks/" + strconv.Itoa(srv.seed(t, valid)[0]) }
+	patch := func(name, target, body string, status int, refusedBy string, header ...string) exchange {
+		return exchange{name: name, srv: srv, method: http.MethodPatch, target: target,
+			contentType: "application/json", body: body, status: status, refusedBy: refusedBy, header: header}
+	}
+	del := func(name, target string, status int, refusedBy string, header ...string) exchange {
+		return exchange{name: name, srv: srv, method: http.MethodDelete, target: target, status: status,
+			refusedBy: refusedBy, header: header}
+	}
+	// inUse answers while a write under the same key is held in the
+	// service.
+	inUse := func(method, target, body string) func(t *testing.T) func() {
+		return func(t *testing.T) func() {
+			end := stall.running(t, stalled, method, target, body, idempotency.Header, "in-use-"+method)
+			return func() {
+				if status := end(); status != http.StatusOK {
+					t.Errorf("the held request answered %d, want 200", status)
+				}
+			}
+		}
+	}
+	changed, deleted, conditional, replayedChange, replayedDelete := fresh(), fresh(), fresh(), fresh(), fresh()
+	other := fresh()
 	get := func(name, target string, status int, refusedBy string) exchange {
 		return exchange{name: name, srv: srv, method: http.MethodGet, target: target, status: status, refusedBy: refusedBy}
 	}
@@ -256,7 +300,74 @@ func TestRealAnswersMatchTheOpenAPIDocument(t *testing.T) {
 		// The padding is an unknown field: the document takes the body; its size is what the server refuses.
 		post("a body over 1 MiB is a 413", `{`+start+`,"cstid":1,"padding":"`+strings.Repeat("a", 1<<20)+`"}`, 413, ""),
 
+		post("a create with an Idempotency-Key answers 200", valid, 200, "", idempotency.Header, "create-1"),
+		post("a repeated create answers the same, marked as replayed", valid, 200, "", idempotency.Header, "create-1"),
+		post("a create key with another body is a 422", `{`+start+`,"cstid":2}`, 422, "", idempotency.Header, "create-1"),
+		post("a create key of 300 characters is a 422", valid, 422, "Idempotency-Key", idempotency.Header, strings.Repeat("k", 300)),
+		post("a create key with a space is a 422", valid, 422, "Idempotency-Key", idempotency.Header, "two words"),
+		{name: "a create under a key still being answered is a 409", srv: stalled, method: http.MethodPost, target: "/v1/tasks",
+			contentType: "application/json", body: valid, status: 409, header: []string{idempotency.Header, "in-use-POST"},
+			during: inUse(http.MethodPost, "/v1/tasks", valid)},
+
+		patch("a change of every field answers 200", changed, `{"title":"Send contract","start_datetime":"2026-07-16T09:00:00",
+			"end_datetime":"2026-07-17T09:00:00","description":"Renewal","deal_id":3,"cstid":10,"priority":4,"status":2,
+			"assigned_user_id":7,"tags":[4,7,4]}`, 200, ""),
+		patch("a change that clears every optional field it may answers 200", changed, `{"end_datetime":null,
+			"description":null,"deal_id":null,"assigned_user_id":null,"tags":null}`, 200, ""),
+		patch("a change that alters nothing answers 200", changed, `{}`, 200, ""),
+		patch("a change with unknown and read-only fields answers 200", changed, `{"colour":"red","activity_id":1,
+			"version":9,"completed_at":"2026-01-01T00:00:00","title":"Call back"}`, 200, ""),
+		patch("a change conditional on the current version answers 200", conditional, `{"priority":1}`, 200, "", "If-Match", `"1"`),
+		patch("a change conditional on an old version is a 412", conditional, `{"priority":3}`, 412, "", "If-Match", `"1"`),
+		patch("a change conditional on a weak tag is a 412", conditional, `{"priority":3}`, 412, "", "If-Match", `W/"2"`),
+		patch("a change conditional on any version answers 200", conditional, `{"priority":3}`, 200, "", "If-Match", "*"),
+		patch("a change with a malformed If-Match is a 422", conditional, `{"priority":0}`, 422, "If-Match", "If-Match", "3"),
+		patch("a change with an Idempotency-Key answers 200", replayedChange, `{"status":1}`, 200, "", idempotency.Header, "change-1"),
+		patch("a repeated change answers the same, marked as replayed", replayedChange, `{"status":1}`, 200, "", idempotency.Header, "change-1"),
+		patch("a repeat of a refused change is refused alike", replayedChange, `{"title":null}`, 422, "/title", idempotency.Header, "change-2"),
+		patch("and so is its repeat", replayedChange, `{"title":null}`, 422, "/title", idempotency.Header, "change-2"),
+		patch("a change key with another body is a 422", replayedChange, `{"status":3}`, 422, "", idempotency.Header, "change-1"),
+		patch("a change to a null title is a 422", other, `{"title":null}`, 422, "/title"),
+		patch("a change to a null status is a 422", other, `{"status":null}`, 422, "/status"),
+		patch("a change to a title of 151 characters is a 422", other, `{"title":"`+strings.Repeat("é", 151)+`"}`, 422, "/title"),
+		patch("a change to a quoted deal id is a 422", other, `{"deal_id":"3"}`, 422, "/deal_id"),
+		// Rules on two fields, for the task as it would be, are stated in words.
+		patch("an end before the stored start is a 422", other, `{"end_datetime":"2026-07-14T10:00:00"}`, 422, ""),
+		patch("removing the last of deal_id and cstid is a 422", other, `{"cstid":null}`, 422, ""),
+		patch("a change of a word id is a 422", "/v1/tasks/abc", `{}`, 422, "parameter \"id\" in path"),
+		patch("a change of a missing task answers 400 Task not found", "/v1/tasks/999999", `{}`, 400, ""),
+		patch("a change of a missing task answers 400 whatever If-Match says", "/v1/tasks/999999", `{}`, 400, "", "If-Match", `"1"`),
+		patch("a body that is not a JSON object is a 400", other, `[]`, 400, "request body has an error"),
+		{name: "a plain-text change is a 415", srv: srv, method: http.MethodPatch, target: other,
+			contentType: "text/plain", body: `{}`, status: 415, refusedBy: "Content-Type"},
+		patch("a change over 1 MiB is a 413", other, `{"padding":"`+strings.Repeat("a", 1<<20)+`"}`, 413, ""),
+		{name: "a change under a key still being answered is a 409", srv: stalled, method: http.MethodPatch, target: stalledPath,
+			contentType: "application/json", body: `{"status":1}`, status: 409, header: []string{idempotency.Header, "in-use-PATCH"},
+			during: inUse(http.MethodPatch, stalledPath, `{"status":1}`)},
+
+		del("a delete conditional on an old version is a 412", deleted, 412, "", "If-Match", `"7", "8"`),
+		del("a delete with a malformed If-Match is a 422", deleted, 422, "If-Match", "If-Match", `"1`),
+		del("a delete key of 300 characters is a 422", deleted, 422, "Idempotency-Key", idempotency.Header, strings.Repeat("k", 300)),
+		del("a delete of a word id is a 422", "/v1/tasks/abc", 422, "parameter \"id\" in path"),
+		del("a delete conditional on the current version answers 200", deleted, 200, "", "If-Match", `"1"`),
+		del("a second delete answers 400 Task not found", deleted, 400, ""),
+		del("a delete with an Idempotency-Key answers 200", replayedDelete, 200, "", idempotency.Header, "delete-1"),
+		del("a repeated delete answers the same, marked as replayed", replayedDelete, 200, "", idempotency.Header, "delete-1"),
+		del("a delete key used on another task is a 422", other, 422, "", idempotency.Header, "delete-1"),
+		{name: "a delete with a body over 1 MiB under a key is a 413", srv: srv, method: http.MethodDelete, target: other,
+			body: strings.Repeat("a", 1<<20+1), status: 413, header: []string{idempotency.Header, "delete-2"}},
+		{name: "a delete under a key still being answered is a 409", srv: stalled, method: http.MethodDelete, target: stalledPath,
+			status: 409, header: []string{idempotency.Header, "in-use-DELETE"}, during: inUse(http.MethodDelete, stalledPath, "")},
+
 		get("an existing task answers 200", taskPath, 200, ""),
+		{name: "a task whose version If-None-Match names answers 304", srv: srv, method: http.MethodGet, target: taskPath,
+			status: 304, header: []string{"If-None-Match", `W/"1"`}},
+		{name: "a task that If-None-Match * names answers 304", srv: srv, method: http.MethodGet, target: taskPath,
+			status: 304, header: []string{"If-None-Match", "*"}},
+		{name: "a task at another version than If-None-Match names answers 200", srv: srv, method: http.MethodGet, target: taskPath,
+			status: 200, header: []string{"If-None-Match", `"2"`}},
+		{name: "a malformed If-None-Match is a 422", srv: srv, method: http.MethodGet, target: taskPath,
+			status: 422, refusedBy: "If-None-Match", header: []string{"If-None-Match", "1"}},
 		get("a missing task answers 400 Task not found", "/v1/tasks/999999", 400, ""),
 		get("a word id is a 422", "/v1/tasks/abc", 422, "parameter \"id\" in path"),
 		get("a zero id is a 422", "/v1/tasks/0", 422, "parameter \"id\" in path"),
@@ -290,6 +401,10 @@ func TestRealAnswersMatchTheOpenAPIDocument(t *testing.T) {
 			status: 401, refusedBy: "security requirements failed"},
 		{name: "a create without a key is a 401", srv: srv, noKey: true, method: http.MethodPost, target: "/v1/tasks",
 			contentType: "application/json", body: valid, status: 401, refusedBy: "security requirements failed"},
+		{name: "a change without a key is a 401", srv: srv, noKey: true, method: http.MethodPatch, target: taskPath,
+			contentType: "application/json", body: `{}`, status: 401, refusedBy: "security requirements failed"},
+		{name: "a delete without a key is a 401", srv: srv, noKey: true, method: http.MethodDelete, target: taskPath,
+			status: 401, refusedBy: "security requirements failed"},
 		{name: "a wrong secret is a 401", srv: &server{URL: srv.URL, creds: access.Credentials{AccessKey: srv.creds.AccessKey, SecretKey: "sk_wrong"}},
 			method: http.MethodGet, target: "/v1/tasks", status: 401},
 
@@ -298,11 +413,17 @@ func TestRealAnswersMatchTheOpenAPIDocument(t *testing.T) {
 			contentType: "application/json", body: valid, status: 429},
 		{name: "a task over the rate limit is a 429", srv: limited, method: http.MethodGet, target: "/v1/tasks/1", status: 429},
 		{name: "a list over the rate limit is a 429", srv: limited, method: http.MethodGet, target: "/v1/tasks", status: 429},
+		{name: "a change over the rate limit is a 429", srv: limited, method: http.MethodPatch, target: "/v1/tasks/1",
+			contentType: "application/json", body: `{}`, status: 429},
+		{name: "a delete over the rate limit is a 429", srv: limited, method: http.MethodDelete, target: "/v1/tasks/1", status: 429},
 
 		{name: "a list that fails inside is a 500", srv: faulty, method: http.MethodGet, target: "/v1/tasks", status: 500},
 		{name: "a task that fails inside is a 500", srv: faulty, method: http.MethodGet, target: "/v1/tasks/1", status: 500},
 		{name: "a create that fails inside is a 500", srv: faulty, method: http.MethodPost, target: "/v1/tasks",
 			contentType: "application/json", body: valid, status: 500},
+		{name: "a change that fails inside is a 500", srv: faulty, method: http.MethodPatch, target: "/v1/tasks/1",
+			contentType: "application/json", body: `{}`, status: 500},
+		{name: "a delete that fails inside is a 500", srv: faulty, method: http.MethodDelete, target: "/v1/tasks/1", status: 500},
 
 		{name: "the document is served without a key", srv: srv, noKey: true, method: http.MethodGet, target: "/v1/openapi.json", status: 200},
 	}
@@ -461,30 +582,43 @@ func TestTheTaskSchemaListsEveryFieldOfARealTaskAsRequired(t *testing.T) {
 func TestEveryDocumentedBodyFieldIsReadByTheServer(t *testing.T) {
 	o := loadOpenAPI(t)
 	srv := newServer(t, nil)
-	schema := o.doc.Components.Schemas["CreateTaskRequest"].Value
-	if len(schema.Properties) == 0 {
-		t.Fatal("CreateTaskRequest has no properties")
+	id := strconv.Itoa(srv.seed(t, valid)[0])
+	bodies := []struct {
+		schema, method, path, body string
+	}{
+		{"CreateTaskRequest", http.MethodPost, "/v1/tasks", valid},
+		{"UpdateTaskRequest", http.MethodPatch, "/v1/tasks/" + id, `{}`},
 	}
-	for field := range schema.Properties {
-		t.Run(field+" of the wrong type is a 422 on "+field, func(t *testing.T) {
-			r := srv.post(t, "/v1/tasks", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"`+field+`":{}}`)
-			if r.Status != http.StatusUnprocessableEntity || len(r.Errors[field]) == 0 {
-				t.Errorf("got %d %v, want 422 on %s", r.Status, r.Errors, field)
-			}
-		})
-	}
-	for _, field := range schema.Required {
-		t.Run("a body without "+field+" is a 422 on "+field, func(t *testing.T) {
-			var body map[string]any
-			if err := json.Unmarshal([]byte(valid), &body); err != nil {
-				t.Fatal(err)
-			}
-			delete(body, field)
-			b, _ := json.Marshal(body)
-			if r := srv.post(t, "/v1/tasks", string(b)); r.Status != http.StatusUnprocessableEntity || len(r.Errors[field]) == 0 {
-				t.Errorf("got %d %v, want 422 on %s", r.Status, r.Errors, field)
-			}
-		})
+	for _, b := range bodies {
+		schema := o.doc.Components.Schemas[b.schema].Value
+		if len(schema.Properties) == 0 {
+			t.Fatalf("%s has no properties", b.schema)
+		}
+		for field := range schema.Properties {
+			t.Run(field+" of the wrong type in a "+b.method+" is a 422 on "+field, func(t *testing.T) {
+				body := strings.TrimSuffix(b.body, "}")
+				if body != "{" {
+					body += ","
+				}
+				r := srv.send(t, b.method, b.path, "application/json", body+`"`+field+`":{}}`)
+				if r.Status != http.StatusUnprocessableEntity || len(r.Errors[field]) == 0 {
+					t.Errorf("got %d %v, want 422 on %s", r.Status, r.Errors, field)
+				}
+			})
+		}
+		for _, field := range schema.Required {
+			t.Run("a "+b.method+" without "+field+" is a 422 on "+field, func(t *testing.T) {
+				var body map[string]any
+				if err := json.Unmarshal([]byte(b.body), &body); err != nil {
+					t.Fatal(err)
+				}
+				delete(body, field)
+				raw, _ := json.Marshal(body)
+				if r := srv.send(t, b.method, b.path, "application/json", string(raw)); r.Status != http.StatusUnprocessableEntity || len(r.Errors[field]) == 0 {
+					t.Errorf("got %d %v, want 422 on %s", r.Status, r.Errors, field)
+				}
+			})
+		}
 	}
 }
 
@@ -525,7 +659,7 @@ func TestUnknownPathsAndMethodsAnswerAsTheDocumentSays(t *testing.T) {
 		{"an unknown path answers as NotFound", http.MethodGet, "/v1/projects", "NotFound", http.StatusNotFound},
 		{"a trailing slash answers as NotFound", http.MethodGet, "/v1/tasks/", "NotFound", http.StatusNotFound},
 		{"PUT on the list answers as MethodNotAllowed", http.MethodPut, "/v1/tasks", "MethodNotAllowed", http.StatusMethodNotAllowed},
-		{"DELETE on a task answers as MethodNotAllowed", http.MethodDelete, "/v1/tasks/1", "MethodNotAllowed", http.StatusMethodNotAllowed},
+		{"PUT on a task answers as MethodNotAllowed", http.MethodPut, "/v1/tasks/1", "MethodNotAllowed", http.StatusMethodNotAllowed},
 		{"POST on the document answers as MethodNotAllowed", http.MethodPost, "/v1/openapi.json", "MethodNotAllowed", http.StatusMethodNotAllowed},
 	}
 	for _, tt := range tests {

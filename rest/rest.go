@@ -4,6 +4,7 @@
 package rest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 
 	"tasksapi/access"
+	"tasksapi/idempotency"
 	"tasksapi/task"
 )
 
@@ -28,24 +30,38 @@ const (
 
 // API is the REST interface.
 type API struct {
-	svc   task.Service
-	guard *access.Guard
-	log   *slog.Logger
+	svc    task.Service
+	guard  *access.Guard
+	keeper *idempotency.Keeper
+	log    *slog.Logger
 }
 
-// New returns the REST interface over svc; guard admits each request.
-func New(svc task.Service, guard *access.Guard, log *slog.Logger) *API {
-	return &API{svc: svc, guard: guard, log: log}
+// New returns the REST interface over svc; guard admits each request, and
+// keeper holds the Idempotency-Keys of writes. svc should answer a
+// repeat's writes with the kept outcome (idempotency.Service), so that a
+// repeat writes nothing.
+func New(svc task.Service, guard *access.Guard, keeper *idempotency.Keeper, log *slog.Logger) *API {
+	return &API{svc: svc, guard: guard, keeper: keeper, log: log}
 }
 
 // Register adds the /v1/tasks routes, and the OpenAPI document that
 // describes them, to mux.
 func (a *API) Register(mux *http.ServeMux) {
-	mux.Handle("GET /v1/tasks", a.handle(a.listTasks))
-	mux.Handle("POST /v1/tasks", a.handle(a.createTask))
-	mux.Handle("GET /v1/tasks/{id}", a.handle(a.getTask))
+	mux.Handle("GET /v1/tasks", a.handle(read, a.listTasks))
+	mux.Handle("POST /v1/tasks", a.handle(write, a.createTask))
+	mux.Handle("GET /v1/tasks/{id}", a.handle(read, a.getTask))
+	mux.Handle("PATCH /v1/tasks/{id}", a.handle(write, a.updateTask))
+	mux.Handle("DELETE /v1/tasks/{id}", a.handle(write, a.deleteTask))
 	mux.HandleFunc("GET /v1/openapi.json", serveOpenAPI) // no key: the document is public
 }
+
+// kind says whether a route takes an Idempotency-Key.
+type kind int
+
+const (
+	read  kind = iota // safe to repeat as it is: a key is ignored
+	write             // runs once per Idempotency-Key
+)
 
 // envelope is the body of every refusal; a success's is written by hand
 // (see wire.go).
@@ -64,18 +80,62 @@ type httpError struct {
 
 func (e *httpError) Error() string { return e.message }
 
-// handle admits the request and adapts a handler that returns an error,
-// so that every error body is written in one place: writeError.
-func (a *API) handle(h func(http.ResponseWriter, *http.Request) error) http.Handler {
+// handle admits the request, claims the Idempotency-Key of a write, and
+// adapts a handler that returns an error, so that every error body is
+// written in one place: writeError.
+func (a *API) handle(k kind, h func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, err := a.guard.Admit(r, w.Header())
 		if err == nil {
-			err = h(w, r.WithContext(ctx))
+			r = r.WithContext(ctx)
+			if k == write {
+				var release func()
+				r, release, err = a.claimKey(w, r)
+				if release != nil {
+					defer release() // after the answer is written
+				}
+			}
+		}
+		if err == nil {
+			err = h(w, r)
 		}
 		if err != nil {
+			// A refusal by a rule is kept for the key, so that a repeat
+			// is refused alike; the other errors are not (see Refused).
+			idempotency.Refused(r.Context(), err)
 			a.writeError(w, r, err)
 		}
 	})
+}
+
+// claimKey claims the request's Idempotency-Key, when it has one, for its
+// method, path and body, and returns the request carrying the claim and
+// the release to call once answered. The body is read here, to be
+// fingerprinted, and put back for the handler. A repeat is marked with
+// Idempotent-Replayed and runs the same handler: the service answers its
+// write with the kept outcome, so it gets the same status, headers and
+// body.
+func (a *API) claimKey(w http.ResponseWriter, r *http.Request) (*http.Request, func(), error) {
+	keys := r.Header.Values(idempotency.Header)
+	if len(keys) == 0 {
+		return r, nil, nil
+	}
+	if len(keys) > 1 {
+		return r, nil, task.Invalid(idempotency.Header, "must be sent once")
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return r, nil, err // a refusal of the transport: nothing to keep
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	ctx, release, err := a.keeper.Begin(r.Context(), keys[0], idempotency.Fingerprint(r.Method, r.URL.Path, body))
+	if err != nil {
+		return r, nil, err
+	}
+	if c, ok := idempotency.FromContext(ctx); ok && c.Replayed() {
+		w.Header().Set(idempotency.ReplayedHeader, "true")
+	}
+	return r.WithContext(ctx), release, nil
 }
 
 // readBody reads the whole request body, which the server caps at
@@ -110,6 +170,15 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusBadRequest, envelope{Message: te.Message})
 	case task.CodeMalformed:
 		writeJSON(w, http.StatusBadRequest, envelope{Message: te.Message})
+	case task.CodeVersionConflict:
+		// The current entity tag lets the client read the task again, or
+		// decide that its change still holds, without another request.
+		w.Header().Set("ETag", entityTag(te.CurrentVersion))
+		writeJSON(w, http.StatusPreconditionFailed, envelope{Message: te.Message})
+	case task.CodeKeyInUse:
+		writeJSON(w, http.StatusConflict, envelope{Message: te.Message})
+	case task.CodeKeyReused:
+		writeJSON(w, http.StatusUnprocessableEntity, envelope{Message: te.Message})
 	case task.CodeUnauthenticated:
 		writeJSON(w, http.StatusUnauthorized, envelope{Message: te.Message})
 	case task.CodeRateLimited:

@@ -13,10 +13,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"tasksapi/access"
 	"tasksapi/db"
+	"tasksapi/idempotency"
 	"tasksapi/rest"
 	"tasksapi/task"
 )
@@ -24,9 +27,10 @@ import (
 // server is the REST routes over a fresh database file, with a key of
 // the organisation "Acme" that every request carries unless told otherwise.
 type server struct {
-	URL   string
-	store *db.Store
-	creds access.Credentials
+	URL    string
+	store  *db.Store
+	creds  access.Credentials
+	clocks *clocks
 }
 
 func newServer(t *testing.T, wrap func(task.Service) task.Service) *server {
@@ -36,20 +40,47 @@ func newServer(t *testing.T, wrap func(task.Service) task.Service) *server {
 
 func newServerWithLimit(t *testing.T, wrap func(task.Service) task.Service, rateLimit float64) *server {
 	t.Helper()
-	h, store, creds := newHandler(t, wrap, rateLimit)
-	srv := httptest.NewServer(h)
+	a := newHandler(t, wrap, rateLimit)
+	srv := httptest.NewServer(a.handler)
 	t.Cleanup(srv.Close)
-	return &server{URL: srv.URL, store: store, creds: creds}
+	return &server{URL: srv.URL, store: a.store, creds: a.creds, clocks: a.clocks}
 }
 
-// newHandler is the REST routes over a fresh database file, with a key.
-func newHandler(t testing.TB, wrap func(task.Service) task.Service, rateLimit float64) (http.Handler, *db.Store, access.Credentials) {
+// api is the REST routes over a fresh database file, with a key, built as
+// the server builds them.
+type api struct {
+	handler http.Handler
+	store   *db.Store
+	creds   access.Credentials
+	clocks  *clocks
+}
+
+// clocks are the store's and the Idempotency-Key keeper's. The store's
+// ticks a second at each write, from a fixed time, so that a change's
+// updated_at always differs from what it replaced; the keeper's is the
+// real time moved ahead by skew, so that tests can outlive a kept key.
+type clocks struct {
+	ticks atomic.Int64
+	skew  atomic.Int64 // nanoseconds
+}
+
+var clockStart = time.Date(2026, 7, 1, 8, 0, 0, 0, time.UTC)
+
+func (c *clocks) store() time.Time {
+	return clockStart.Add(time.Duration(c.ticks.Add(1)) * time.Second)
+}
+
+func (c *clocks) keeper() time.Time { return time.Now().Add(time.Duration(c.skew.Load())) }
+
+func newHandler(t testing.TB, wrap func(task.Service) task.Service, rateLimit float64) api {
 	t.Helper()
 	store, err := db.Open(filepath.Join(t.TempDir(), "tasks.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
+	c := &clocks{}
+	store.Now = c.store
 	creds, err := access.NewKey(context.Background(), store, "Acme", "tests")
 	if err != nil {
 		t.Fatal(err)
@@ -59,10 +90,89 @@ func newHandler(t testing.TB, wrap func(task.Service) task.Service, rateLimit fl
 		svc = wrap(store)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	keeper := idempotency.New(store, idempotency.DefaultTTL, log)
+	keeper.Now = c.keeper
 	mux := http.NewServeMux()
-	rest.New(svc, access.NewGuard(store, rateLimit, log), log).Register(mux)
+	// As the server does: a repeat's writes are answered by the kept
+	// outcome, never by the store.
+	rest.New(idempotency.Service{Service: svc}, access.NewGuard(store, rateLimit, log), keeper, log).Register(mux)
 	// The server caps every request's body (limitBody); so do these.
-	return http.MaxBytesHandler(rest.JSONErrors(mux), rest.MaxBodyBytes), store, creds
+	return api{handler: http.MaxBytesHandler(rest.JSONErrors(mux), rest.MaxBodyBytes), store: store, creds: creds, clocks: c}
+}
+
+// stalling is a service whose next write, once armed, waits until it is
+// let go: a request is then still being answered while another arrives.
+type stalling struct {
+	task.Service
+	armed   atomic.Bool
+	entered chan struct{} // receives when the armed write is waiting
+	release chan struct{} // lets it go on
+}
+
+func stallingService(s *(*stalling)) func(task.Service) task.Service {
+	return func(svc task.Service) task.Service {
+		*s = &stalling{Service: svc, entered: make(chan struct{}), release: make(chan struct{})}
+		return *s
+	}
+}
+
+func (s *stalling) wait() {
+	if s.armed.CompareAndSwap(true, false) {
+		s.entered <- struct{}{}
+		<-s.release
+	}
+}
+
+func (s *stalling) CreateTask(ctx context.Context, in task.CreateInput) (task.Task, error) {
+	s.wait()
+	return s.Service.CreateTask(ctx, in)
+}
+
+func (s *stalling) UpdateTask(ctx context.Context, id int, in task.UpdateInput, expect task.Expect) (task.Task, error) {
+	s.wait()
+	return s.Service.UpdateTask(ctx, id, in, expect)
+}
+
+func (s *stalling) DeleteTask(ctx context.Context, id int, expect task.Expect) (task.Task, error) {
+	s.wait()
+	return s.Service.DeleteTask(ctx, id, expect)
+}
+
+// running sends a write with the headers and keeps it waiting inside the
+// service; end lets it finish, and returns its status.
+func (s *stalling) running(t *testing.T, srv *server, method, path, body string, headers ...string) (end func() int) {
+	t.Helper()
+	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	authorize(req, srv.creds)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Add(headers[i], headers[i+1])
+	}
+	s.armed.Store(true)
+	status := make(chan int, 1)
+	go func() { // not through t: a goroutine of a test may not stop it
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			status <- 0
+			return
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		status <- res.StatusCode
+	}()
+	select {
+	case <-s.entered:
+	case <-time.After(10 * time.Second):
+		s.armed.Store(false)
+		t.Fatalf("%s %s did not reach the service", method, path)
+	}
+	return func() int {
+		s.release <- struct{}{}
+		return <-status
+	}
 }
 
 // keyFor makes a key of another organisation.
@@ -79,19 +189,21 @@ func (s *server) keyFor(t *testing.T, org string) access.Credentials {
 type response struct {
 	Status  int
 	Header  http.Header
+	Raw     []byte              `json:"-"` // the body as sent
 	Success bool                `json:"success"`
 	Message string              `json:"message"`
 	Data    json.RawMessage     `json:"data"`
 	Errors  map[string][]string `json:"errors"`
 }
 
-func (s *server) send(t *testing.T, method, path, contentType, body string) response {
+func (s *server) send(t *testing.T, method, path, contentType, body string, headers ...string) response {
 	t.Helper()
-	return s.sendAs(t, s.creds, method, path, contentType, body)
+	return s.sendAs(t, s.creds, method, path, contentType, body, headers...)
 }
 
-// sendAs sends a request with creds' key headers (none for zero creds).
-func (s *server) sendAs(t *testing.T, creds access.Credentials, method, path, contentType, body string) response {
+// sendAs sends a request with creds' key headers (none for zero creds)
+// and headers, given as name and value in turn.
+func (s *server) sendAs(t *testing.T, creds access.Credentials, method, path, contentType, body string, headers ...string) response {
 	t.Helper()
 	req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
 	if err != nil {
@@ -104,6 +216,9 @@ func (s *server) sendAs(t *testing.T, creds access.Credentials, method, path, co
 		req.Header.Set(access.AccessKeyHeader, creds.AccessKey)
 		req.Header.Set(access.SecretKeyHeader, creds.SecretKey)
 	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Add(headers[i], headers[i+1])
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -113,6 +228,10 @@ func (s *server) sendAs(t *testing.T, creds access.Credentials, method, path, co
 	if err != nil {
 		t.Fatal(err)
 	}
+	r := response{Status: res.StatusCode, Header: res.Header, Raw: raw}
+	if res.StatusCode == http.StatusNotModified {
+		return r // no body: its tests check there is none
+	}
 	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("%s %s: Content-Type = %q, want application/json", method, path, ct)
 	}
@@ -120,7 +239,6 @@ func (s *server) sendAs(t *testing.T, creds access.Credentials, method, path, co
 		t.Errorf("%s %s: Content-Length = %d for a body of %d bytes, want the body sent whole with its length",
 			method, path, res.ContentLength, len(raw))
 	}
-	r := response{Status: res.StatusCode, Header: res.Header}
 	if err := json.Unmarshal(raw, &r); err != nil {
 		t.Fatalf("%s %s: body is not JSON: %v\n%s", method, path, err, raw)
 	}
@@ -435,7 +553,8 @@ func TestUnknownRoutesAnswerInTheEnvelope(t *testing.T) {
 		{"a path below a task is a 404", http.MethodGet, "/v1/tasks/1/notes", http.StatusNotFound, nil},
 		{"a trailing slash is a 404", http.MethodGet, "/v1/tasks/", http.StatusNotFound, nil},
 		{"PUT on the list is a 405", http.MethodPut, "/v1/tasks", http.StatusMethodNotAllowed, []string{"GET", "HEAD", "POST"}},
-		{"DELETE on a task is a 405", http.MethodDelete, "/v1/tasks/1", http.StatusMethodNotAllowed, []string{"GET", "HEAD"}},
+		{"PUT on a task is a 405", http.MethodPut, "/v1/tasks/1", http.StatusMethodNotAllowed, []string{"DELETE", "GET", "HEAD", "PATCH"}},
+		{"POST on a task is a 405", http.MethodPost, "/v1/tasks/1", http.StatusMethodNotAllowed, []string{"DELETE", "GET", "HEAD", "PATCH"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

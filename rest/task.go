@@ -66,11 +66,21 @@ func (a *API) getTask(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	unlessMatch, err := readTagList(r.Header, ifNoneMatch)
+	if err != nil {
+		return err
+	}
 	t, err := a.svc.Task(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	writeBody(w, http.StatusOK, appendTaskBody(nil, "", t))
+	if unlessMatch.matchesWeakly(t.Version) {
+		// The client's copy is current: no body, and so no Content-Type.
+		w.Header().Set("ETag", entityTag(t.Version))
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	writeTask(w, "", t)
 	return nil
 }
 
@@ -83,8 +93,53 @@ func (a *API) createTask(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeBody(w, http.StatusOK, appendTaskBody(nil, "Task activity created successfully.", t))
+	writeTask(w, "Task activity created successfully.", t)
 	return nil
+}
+
+func (a *API) updateTask(w http.ResponseWriter, r *http.Request) error {
+	id, err := task.ParseID("id", r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	expect, err := expectFromIfMatch(r.Header)
+	if err != nil {
+		return err
+	}
+	in, err := decodeUpdate(r)
+	if err != nil {
+		return err
+	}
+	t, err := a.svc.UpdateTask(r.Context(), id, in, expect)
+	if err != nil {
+		return err
+	}
+	writeTask(w, "Task activity updated successfully.", t)
+	return nil
+}
+
+func (a *API) deleteTask(w http.ResponseWriter, r *http.Request) error {
+	id, err := task.ParseID("id", r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	expect, err := expectFromIfMatch(r.Header)
+	if err != nil {
+		return err
+	}
+	t, err := a.svc.DeleteTask(r.Context(), id, expect)
+	if err != nil {
+		return err
+	}
+	// No ETag: the task it would tag is gone.
+	writeBody(w, http.StatusOK, appendDeletedBody(nil, "Task activity deleted successfully.", t.ID))
+	return nil
+}
+
+// writeTask answers with one task and its entity tag.
+func writeTask(w http.ResponseWriter, message string, t task.Task) {
+	w.Header().Set("ETag", entityTag(t.Version))
+	writeBody(w, http.StatusOK, appendTaskBody(nil, message, t))
 }
 
 // listParams reads the list query string. It only converts text to values;
@@ -211,6 +266,21 @@ func decodeCreate(r *http.Request) (task.CreateInput, error) {
 			}
 		}
 		return task.CreateInput{}, &task.Error{Code: task.CodeInvalid, Fields: errs}
+	}
+	return in, nil
+}
+
+// decodeUpdate reads a change's body: each field left out, null or a
+// value. A field of the wrong JSON type is a validation error on that
+// field; every other rule, null refused for a required field included, is
+// the domain's (task.Task.Apply), which needs the stored task.
+func decodeUpdate(r *http.Request) (task.UpdateInput, error) {
+	in, unreadable, err := readTaskBody(r)
+	if err != nil {
+		return task.UpdateInput{}, err
+	}
+	if len(unreadable) > 0 {
+		return task.UpdateInput{}, &task.Error{Code: task.CodeInvalid, Fields: unreadable}
 	}
 	return in, nil
 }

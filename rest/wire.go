@@ -26,6 +26,17 @@ func appendTaskBody(b []byte, message string, t task.Task) []byte {
 	return append(b, "}\n"...)
 }
 
+// appendDeletedBody appends the success envelope of a delete, which
+// names the task that is gone: {"success":true,"message":...,
+// "data":{"activity_id":id}}.
+func appendDeletedBody(b []byte, message string, id int) []byte {
+	b = append(b, `{"success":true,"message":`...)
+	b = appendString(b, message)
+	b = append(b, `,"data":{"activity_id":`...)
+	b = strconv.AppendInt(b, int64(id), 10)
+	return append(b, "}}\n"...)
+}
+
 // appendPageBody appends the success envelope of a list:
 // {"success":true,"data":{"data":[tasks],"current_page":...,
 // "total_records":...,"total_pages":...}}.

@@ -136,6 +136,11 @@ func TestWireEnvelopes(t *testing.T) {
 		{"a created task comes with its message",
 			appendTaskBody(nil, `Task "activity" created.`, one),
 			success{Success: true, Message: `Task "activity" created.`, Data: referenceTask(one)}},
+		{"a delete names the task that is gone, with its message",
+			appendDeletedBody(nil, "Task <activity> deleted.", 9007199254740993),
+			success{Success: true, Message: "Task <activity> deleted.", Data: struct {
+				ActivityID int `json:"activity_id"`
+			}{9007199254740993}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
