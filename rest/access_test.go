@@ -135,3 +135,35 @@ func TestEachKeyHasItsOwnRateLimit(t *testing.T) {
 		t.Errorf("another organisation's key was slowed: %d", r.Status)
 	}
 }
+
+func TestAnotherOrganisationsTaskCannotBeChangedOrDeleted(t *testing.T) {
+	srv := newServer(t, nil)
+	globex := srv.keyFor(t, "Globex")
+	acmeTask := srv.seed(t, valid)[0]
+	before := srv.read(t, acmeTask)
+	tests := []struct {
+		name         string
+		method, body string
+		header       []string
+	}{
+		{"a change is a 400 Task not found, as for a missing task", http.MethodPatch, `{"title":"Mine now"}`, nil},
+		{"a conditional change is the same 400, not a 412", http.MethodPatch, `{"title":"Mine now"}`, []string{"If-Match", `"7"`}},
+		{"a delete is a 400 Task not found, as for a missing task", http.MethodDelete, "", nil},
+		{"a delete on any version is the same 400", http.MethodDelete, "", []string{"If-Match", "*"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := srv.sendAs(t, globex, tt.method, "/v1/tasks/"+strconv.Itoa(acmeTask), "application/json", tt.body, tt.header...)
+			missing := srv.sendAs(t, globex, tt.method, "/v1/tasks/999999", "application/json", tt.body, tt.header...)
+			if got.Status != http.StatusBadRequest || got.Message != "Task not found" || string(got.Raw) != string(missing.Raw) {
+				t.Errorf("got %d %s, want the missing task's %d %s", got.Status, got.Raw, missing.Status, missing.Raw)
+			}
+			if got.Header.Get("ETag") != "" {
+				t.Errorf("the answer tells the task's version: ETag %q", got.Header.Get("ETag"))
+			}
+		})
+	}
+	if after := srv.read(t, acmeTask); !reflect.DeepEqual(after, before) {
+		t.Errorf("another organisation changed the task:\n%v, was\n%v", after, before)
+	}
+}
