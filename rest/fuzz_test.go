@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -73,6 +74,68 @@ func FuzzCreateBody(f *testing.F) {
 		h.ServeHTTP(rec, req)
 		checkEnvelope(t, rec, http.StatusOK, http.StatusBadRequest, http.StatusUnprocessableEntity, http.StatusRequestEntityTooLarge)
 	})
+}
+
+func FuzzUpdateBody(f *testing.F) {
+	for _, seed := range []string{
+		`{}`, `{"title":"Call back"}`, `{"title":null}`, `{"start_datetime":null,"status":null,"priority":null}`,
+		`{"end_datetime":null,"description":null,"deal_id":null,"assigned_user_id":null,"tags":null}`,
+		`{"deal_id":null,"cstid":null}`, `{"end_datetime":"2000-01-01T00:00:00"}`, `{"start_datetime":"9999-12-31T23:59:59"}`,
+		`{"status":2}`, `{"status":9,"priority":-1}`, `{"tags":[1,1,-1]}`, `{"tags":{"a":1}}`, `{"cstid":1e400}`,
+		`{"deal_id":9223372036854775808}`, `{"title":"` + strings.Repeat("é", 151) + `"}`, `{"version":2,"activity_id":"x"}`,
+		`[]`, `null`, `"x"`, `{`, `{}{}`, "\xff\xfe", "",
+	} {
+		f.Add(seed)
+	}
+	a := newHandler(f, nil, 0)
+	id := createTask(f, a)
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequest(http.MethodPatch, "/v1/tasks/"+id, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		authorize(req, a.creds)
+		rec := httptest.NewRecorder()
+		a.handler.ServeHTTP(rec, req)
+		checkEnvelope(t, rec, http.StatusOK, http.StatusBadRequest, http.StatusUnprocessableEntity, http.StatusRequestEntityTooLarge)
+	})
+}
+
+func FuzzIfMatch(f *testing.F) {
+	for _, seed := range []string{
+		`"1"`, `*`, `W/"1"`, `"1", "2"`, ` , "1" ,, `, `,`, ``, `"1`, `1`, `*, "1"`, `"1" "2"`, `w/"1"`, `W/`, `""`,
+		`"\x80\xff"`, "\"a\tb\"", `"1",*`, `W/W/"1"`,
+	} {
+		f.Add(seed)
+	}
+	a := newHandler(f, nil, 0)
+	id := createTask(f, a)
+	f.Fuzz(func(t *testing.T, ifMatch string) {
+		req := httptest.NewRequest(http.MethodPatch, "/v1/tasks/"+id, strings.NewReader(`{}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("If-Match", ifMatch)
+		authorize(req, a.creds)
+		rec := httptest.NewRecorder()
+		a.handler.ServeHTTP(rec, req)
+		checkEnvelope(t, rec, http.StatusOK, http.StatusPreconditionFailed, http.StatusUnprocessableEntity)
+	})
+}
+
+// createTask creates a task through the handler and returns its id.
+func createTask(tb testing.TB, a api) string {
+	tb.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/v1/tasks", strings.NewReader(valid))
+	req.Header.Set("Content-Type", "application/json")
+	authorize(req, a.creds)
+	rec := httptest.NewRecorder()
+	a.handler.ServeHTTP(rec, req)
+	var created struct {
+		Data struct {
+			ID int `json:"activity_id"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &created); err != nil || rec.Code != http.StatusOK {
+		tb.Fatalf("create: %d %s", rec.Code, rec.Body)
+	}
+	return strconv.Itoa(created.Data.ID)
 }
 
 func FuzzTaskPath(f *testing.F) {
