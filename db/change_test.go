@@ -414,3 +414,29 @@ func TestExpiredOutcomesAreIgnoredThenRemovedInBatches(t *testing.T) {
 		t.Errorf("%d outcomes left", n)
 	}
 }
+
+func TestTwoRequestsOfOneKeyThatCannotSeeEachOthersClaimsWriteOnce(t *testing.T) {
+	// Two keepers are two servers: neither sees the other's running claim.
+	s, _, path := newStore(t)
+	ctx := orgContext(t, s, "Acme")
+	fp := idempotency.Fingerprint("POST", "/v1/tasks", []byte("same"))
+	first, release1, err := newKeeper(s, time.Hour).Begin(ctx, "k", fp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release1()
+	second, release2, err := newKeeper(s, time.Hour).Begin(ctx, "k", fp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release2()
+	if _, err := s.CreateTask(first, simple(t, "once")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateTask(second, simple(t, "once")); err == nil {
+		t.Errorf("the second request of the key was written too")
+	}
+	if n := rawCount(t, path, "tasks"); n != 1 {
+		t.Errorf("%d tasks stored, want 1", n)
+	}
+}

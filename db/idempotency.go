@@ -1,6 +1,7 @@
 package db
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -12,12 +13,33 @@ import (
 
 var _ idempotency.Store = (*Store)(nil)
 
-// keepOutcome is the SQL that keeps an outcome. A record still there
-// under the same key has expired (a live one would have been replayed),
-// and the new one takes its place.
+// keepOutcome is the SQL that keeps an outcome. A record already there
+// under the same key takes the new one only if it has expired (its last
+// argument is the time of the claim); a live one means another request
+// kept its outcome first, and nothing is written (see errKeyTaken).
 const keepOutcome = `INSERT INTO idempotency_keys (key_id, key, fingerprint, outcome, expires_at)
 	VALUES (?, ?, ?, ?, ?) ON CONFLICT (key_id, key) DO UPDATE SET
-	fingerprint = excluded.fingerprint, outcome = excluded.outcome, expires_at = excluded.expires_at`
+	fingerprint = excluded.fingerprint, outcome = excluded.outcome, expires_at = excluded.expires_at
+	WHERE idempotency_keys.expires_at <= ?`
+
+// errKeyTaken fails a write whose key another request kept an outcome for
+// while it ran, so that the write is rolled back rather than made twice.
+// One server's claims already keep two requests of a key apart; this
+// holds when they cannot see each other's claims. The client's retry
+// meets the kept outcome.
+var errKeyTaken = errors.New("another request kept an outcome for this Idempotency-Key first")
+
+// keepIn stores outcome for c within tx, or fails with errKeyTaken.
+func keepIn(ctx context.Context, tx *sql.Tx, c *idempotency.Claim, outcome []byte) error {
+	res, err := tx.ExecContext(ctx, keepOutcome, c.KeyID, c.Key, c.Fingerprint, outcome, c.Expires.Unix(), c.At.Unix())
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return cmp.Or(err, errKeyTaken)
+	}
+	return nil
+}
 
 // claimOf is the Idempotency-Key claim of a request, or nil. A write
 // takes it from the request's context before it is queued: the writer
@@ -38,8 +60,7 @@ func keep(ctx context.Context, tx *sql.Tx, c *idempotency.Claim, t task.Task) er
 	if err != nil || outcome == nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, keepOutcome, c.KeyID, c.Key, c.Fingerprint, outcome, c.Expires.Unix())
-	return err
+	return keepIn(ctx, tx, c, outcome)
 }
 
 func kept(c *idempotency.Claim) {
@@ -63,8 +84,7 @@ func (s *Store) IdempotencyRecord(ctx context.Context, keyID int, key string, no
 // KeepOutcome stores the outcome of a request that wrote nothing.
 func (s *Store) KeepOutcome(ctx context.Context, c *idempotency.Claim, outcome []byte) error {
 	return s.commit(ctx, 0, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, keepOutcome, c.KeyID, c.Key, c.Fingerprint, outcome, c.Expires.Unix())
-		return err
+		return keepIn(ctx, tx, c, outcome)
 	})
 }
 

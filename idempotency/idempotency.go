@@ -117,7 +117,8 @@ type Claim struct {
 	KeyID       int
 	Key         string
 	Fingerprint []byte
-	Expires     time.Time
+	At          time.Time // when the claim was made
+	Expires     time.Time // when its outcome expires
 
 	keeper *Keeper
 	replay *Outcome // the kept outcome, when this request is a repeat
@@ -133,10 +134,18 @@ func FromContext(ctx context.Context) (*Claim, bool) {
 	return c, ok
 }
 
-// Fingerprint identifies a request: its method, path and body.
-func Fingerprint(method, path string, body []byte) []byte {
+// Fingerprint identifies a request: its method, path and body, and any
+// headers given (as "Name: value") that decide how the request is read.
+// A repeat runs the same handler again, so a header that could make it
+// answer differently (a Content-Type, an If-Match) belongs in the
+// fingerprint: a repeat that differs in it is another request.
+func Fingerprint(method, path string, body []byte, headers ...string) []byte {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s %s\n", method, path)
+	for _, line := range headers {
+		fmt.Fprintf(h, "%s\n", line)
+	}
+	fmt.Fprintf(h, "\n")
 	h.Write(body)
 	return h.Sum(nil)
 }
@@ -183,7 +192,7 @@ func (k *Keeper) Begin(ctx context.Context, key string, fingerprint []byte) (con
 	}
 
 	now := k.Now()
-	c := &Claim{KeyID: p.KeyID, Key: key, Fingerprint: fingerprint, Expires: now.Add(k.ttl), keeper: k}
+	c := &Claim{KeyID: p.KeyID, Key: key, Fingerprint: fingerprint, At: now, Expires: now.Add(k.ttl), keeper: k}
 	rec, found, err := k.store.IdempotencyRecord(ctx, p.KeyID, key, now)
 	if err != nil {
 		release()
@@ -246,7 +255,8 @@ func Refused(ctx context.Context, err error) {
 	}
 	b, encErr := Outcome{Err: te}.Encode()
 	if encErr == nil {
-		encErr = c.keeper.store.KeepOutcome(ctx, c, b)
+		// Kept even when the client has gone: its retry must meet it.
+		encErr = c.keeper.store.KeepOutcome(context.WithoutCancel(ctx), c, b)
 	}
 	if encErr != nil {
 		c.keeper.log.ErrorContext(ctx, "keeping a refusal for its Idempotency-Key failed", "err", encErr)

@@ -137,6 +137,16 @@ func TestAKeyUsedForAnotherRequestIsRefused(t *testing.T) {
 		}, func(t *testing.T, key string) response {
 			return srv.send(t, http.MethodDelete, taskPath(ids[1]), "", "", idempotency.Header, key)
 		}},
+		{"another Content-Type", func(t *testing.T, key string) response {
+			return srv.send(t, http.MethodPost, "/v1/tasks", "application/json", valid, idempotency.Header, key)
+		}, func(t *testing.T, key string) response {
+			return srv.send(t, http.MethodPost, "/v1/tasks", "text/plain", valid, idempotency.Header, key)
+		}},
+		{"another If-Match", func(t *testing.T, key string) response {
+			return srv.patch(t, ids[0], `{"priority":3}`, idempotency.Header, key, "If-Match", "*")
+		}, func(t *testing.T, key string) response {
+			return srv.patch(t, ids[0], `{"priority":3}`, idempotency.Header, key, "If-Match", `W/"1"`)
+		}},
 		{"another body after a refusal", func(t *testing.T, key string) response {
 			return srv.patch(t, ids[0], `{"title":null}`, idempotency.Header, key)
 		}, func(t *testing.T, key string) response {

@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"path"
 	"strconv"
+	"strings"
 
 	"tasksapi/access"
 	"tasksapi/idempotency"
@@ -128,7 +130,12 @@ func (a *API) claimKey(w http.ResponseWriter, r *http.Request) (*http.Request, f
 		return r, nil, err // a refusal of the transport: nothing to keep
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	ctx, release, err := a.keeper.Begin(r.Context(), keys[0], idempotency.Fingerprint(r.Method, r.URL.Path, body))
+	// The headers the handler reads are part of the request: a repeat with
+	// another Content-Type or If-Match would be answered differently.
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	fingerprint := idempotency.Fingerprint(r.Method, r.URL.Path, body,
+		"Content-Type: "+mediaType, ifMatch+": "+strings.Join(r.Header.Values(ifMatch), ","))
+	ctx, release, err := a.keeper.Begin(r.Context(), keys[0], fingerprint)
 	if err != nil {
 		return r, nil, err
 	}
