@@ -3,21 +3,22 @@
 // CDN: offline, behind a firewall, or where only the API's own host is
 // allowed.
 //
-// The page is gqlgen's own (graphql/playground), pointed by its options at
-// the embedded copies of the very files it would load from its CDN, taken
-// from the npm registry at the same versions (see update.sh).
+// The page (page.html) loads GraphiQL, React and GraphiQL's explorer plugin
+// at the versions gqlgen's own playground page loads from its CDN, and
+// graphql-ws, the WebSocket client of subscriptions, all taken from the npm
+// registry (see update.sh). It opens with example.graphql in the editor.
 package playground
 
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
+	"html/template"
 	"io/fs"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
-
-	gqlplayground "github.com/99designs/gqlgen/graphql/playground"
 
 	"tasksapi/access"
 )
@@ -40,6 +41,7 @@ func (a asset) url() string { return AssetPrefix + a.path }
 // four are also the ones gqlgen v0.17.98 pins for its CDN URLs: the same
 // bytes. The explorer's stylesheet is the package's dist/style.css, which
 // the CDN serves minified as dist/style.min.css (not in the package).
+// graphql-ws is its package's browser build, umd/graphql-ws.min.js.
 var (
 	graphiqlJS   = asset{"graphiql-4.1.2/graphiql.min.js", "sha256-hnImuor1znlJkD/FOTL3jayfS/xsyNoP04abi8bFJWs="}
 	graphiqlCSS  = asset{"graphiql-4.1.2/graphiql.min.css", "sha256-MEh+B2NdMSpj9kexQNN3QKc8UzMrCXW/Sx/phcpuyIU="}
@@ -47,8 +49,23 @@ var (
 	reactDOMJS   = asset{"react-dom-18.2.0/react-dom.production.min.js", "sha256-IXWO0ITNDjfnNXIu5POVfqlgYoop36bDzhodR6LW5Pc="}
 	explorerJS   = asset{"plugin-explorer-4.0.6/index.umd.js", "sha256-UM8sWOS0Xa9yLY85q6Clh0pF4qpxX+TOcJ41flECqBs="}
 	explorerCSS  = asset{"plugin-explorer-4.0.6/style.css", "sha256-aJCaSuI7+t/EWRrLTis8jU9EFTua5/o7fnwxnroxDvE="}
-	pageAssets   = []asset{graphiqlJS, graphiqlCSS, reactJS, reactDOMJS, explorerJS, explorerCSS}
+	graphqlWSJS  = asset{"graphql-ws-6.4.2/graphql-ws.min.js", "sha256-Xx4lC96gpVHVgnIEgoHb9bL7afqhIBYLq0lIXHK28k0="}
+	pageStyles   = []asset{graphiqlCSS, explorerCSS}
+	pageScripts  = []asset{reactJS, reactDOMJS, graphiqlJS, explorerJS, graphqlWSJS} // in this order: each needs those before it
+	pageAssets   = append(append([]asset{}, pageStyles...), pageScripts...)
 	immutableFor = 365 * 24 * time.Hour
+)
+
+var (
+	//go:embed page.html
+	pageHTML string
+	page     = template.Must(template.New("page").Parse(pageHTML))
+
+	// example is what the editor opens with on a first visit: an operation
+	// of each kind on tasks, and how to fill in the key.
+	//
+	//go:embed example.graphql
+	example string
 )
 
 //go:embed assets
@@ -62,19 +79,13 @@ var embedded embed.FS
 //	mux.Handle("GET /{$}", pg)
 //	mux.Handle("GET /playground/", pg)
 //
-// The headers editor starts with the two key headers, empty, to fill in.
-// Any other path gets 404, and any method but GET and HEAD 405.
+// Subscriptions go to the same endpoint over WebSocket (ws: or wss:, as
+// the endpoint is http: or https:). The headers editor starts with the two
+// key headers, empty, to fill in, and the page sends them in each socket's
+// connection_init too. Any other path gets 404, and any method but GET and
+// HEAD 405.
 func Handler(endpoint string) http.Handler {
-	page := gqlplayground.Handler("Tasks API", endpoint,
-		gqlplayground.WithGraphiqlVersion(graphiqlJS.url(), graphiqlCSS.url(), graphiqlJS.sri, graphiqlCSS.sri),
-		gqlplayground.WithGraphiqlReactVersion(reactJS.url(), reactDOMJS.url(), reactJS.sri, reactDOMJS.sri),
-		// The explorer stays off, as in gqlgen's default; pointing it here too
-		// keeps every URL of the page local should it be turned on.
-		gqlplayground.WithGraphiqlPluginExplorerVersion(explorerJS.url(), explorerCSS.url(), explorerJS.sri, explorerCSS.sri),
-		gqlplayground.WithGraphiqlUiHeaders(map[string]string{
-			access.AccessKeyHeader: "", access.SecretKeyHeader: "",
-		}),
-	)
+	html := renderPage(endpoint)
 	files := newAssetServer()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -86,14 +97,44 @@ func Handler(endpoint string) http.Handler {
 		case p == "/":
 			// The page is small and names the assets it loads: always revalidated,
 			// so a new release's page (and so its new asset URLs) is seen at once.
-			w.Header().Set("Cache-Control", "no-cache")
-			page.ServeHTTP(w, r)
+			h := w.Header()
+			h.Set("Cache-Control", "no-cache")
+			h.Set("Content-Type", "text/html; charset=utf-8")
+			h.Set("X-Content-Type-Options", "nosniff")
+			w.Write(html)
 		case strings.HasPrefix(p, AssetPrefix):
 			files.serve(w, r, strings.TrimPrefix(p, AssetPrefix))
 		default:
 			http.NotFound(w, r)
 		}
 	})
+}
+
+// renderPage writes the page once: it is the same for every request.
+func renderPage(endpoint string) []byte {
+	type link struct{ URL, SRI string }
+	links := func(as []asset) []link {
+		ls := make([]link, len(as))
+		for i, a := range as {
+			ls[i] = link{a.url(), a.sri}
+		}
+		return ls
+	}
+	headers, err := json.MarshalIndent(map[string]string{access.AccessKeyHeader: "", access.SecretKeyHeader: ""}, "", "  ")
+	if err != nil {
+		panic(err) // cannot happen: a map of strings
+	}
+	var b bytes.Buffer
+	err = page.Execute(&b, struct {
+		Title            string
+		Styles, Scripts  []link
+		Endpoint         string
+		Headers, Example string
+	}{"Tasks API", links(pageStyles), links(pageScripts), endpoint, string(headers), example})
+	if err != nil {
+		panic("playground: rendering the page: " + err.Error()) // cannot happen: the template and its data are fixed
+	}
+	return b.Bytes()
 }
 
 // assetServer serves the embedded files by their path under assets/.

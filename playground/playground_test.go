@@ -7,9 +7,13 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path"
 	"strings"
 	"testing"
+
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // TestAssetsMatchTheirHashes checks each hash the page gives the browser
@@ -66,8 +70,8 @@ func TestThePageLoadsOnlyTheEmbeddedAssetsWithTheirHashes(t *testing.T) {
 		t.Fatalf("GET / = %d %q, want 200 text/html", w.Code, w.Header().Get("Content-Type"))
 	}
 	page := html.UnescapeString(w.Body.String()) // html/template writes "+" as "&#43;"
-	for _, a := range []asset{graphiqlJS, graphiqlCSS, reactJS, reactDOMJS} {
-		if !strings.Contains(page, `"`+a.url()+`"`) || !strings.Contains(page, `integrity="`+a.sri+`"`) {
+	for _, a := range pageAssets {
+		if !strings.Contains(page, `"`+a.url()+`" integrity="`+a.sri+`"`) {
 			t.Errorf("the page does not load %s with integrity %s", a.url(), a.sri)
 		}
 	}
@@ -77,9 +81,10 @@ func TestThePageLoadsOnlyTheEmbeddedAssetsWithTheirHashes(t *testing.T) {
 			t.Errorf("the page has %q: it loads something from another host", bad)
 		}
 	}
-	// The headers editor starts with the two key headers.
+	// The headers editor starts with the two key headers, empty (in a
+	// JavaScript string).
 	for _, h := range []string{"x-ysuite-access-key", "x-ysuite-secret-key"} {
-		if !strings.Contains(page, `"`+h+`"`) {
+		if !strings.Contains(page, `\"`+h+`\": \"\"`) {
 			t.Errorf("the page does not prefill the header %s", h)
 		}
 	}
@@ -132,5 +137,34 @@ func TestOtherPathsAndMethodsAreRefused(t *testing.T) {
 	}
 	if w := get(t, Handler("/query"), http.MethodGet, "/elsewhere"); w.Code != http.StatusNotFound {
 		t.Errorf("GET /elsewhere = %d, want 404", w.Code)
+	}
+}
+
+// TestTheExampleIsValidAgainstTheSchema holds the editor's first content to
+// the schema the server serves, so that every operation in it runs as it is.
+func TestTheExampleIsValidAgainstTheSchema(t *testing.T) {
+	sdl, err := os.ReadFile("../schema.graphqls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema, gerr := gqlparser.LoadSchema(&ast.Source{Name: "schema.graphqls", Input: string(sdl)})
+	if gerr != nil {
+		t.Fatalf("loading the schema: %v", gerr)
+	}
+	doc, errs := gqlparser.LoadQuery(schema, example)
+	if len(errs) > 0 {
+		t.Fatalf("example.graphql does not validate against the schema: %v", errs)
+	}
+	kinds := map[ast.Operation]int{}
+	for _, op := range doc.Operations {
+		kinds[op.Operation]++
+	}
+	if kinds[ast.Query] == 0 || kinds[ast.Mutation] == 0 || kinds[ast.Subscription] == 0 {
+		t.Errorf("the example has %v operations of each kind, want a query, a mutation and a subscription at least", kinds)
+	}
+	for _, h := range []string{"x-ysuite-access-key", "x-ysuite-secret-key", "Headers"} {
+		if !strings.Contains(example, h) {
+			t.Errorf("the example never mentions %q: it should say where the key goes", h)
+		}
 	}
 }

@@ -2,8 +2,11 @@
 # Re-downloads the GraphiQL playground's assets from the npm registry at the
 # pinned versions into assets/, and prints each file's SRI hash.
 #
-# The versions are those gqlgen's own playground page loads from its CDN
-# (graphql/playground/playground.go of the gqlgen release in go.mod). To move
+# The versions of GraphiQL, React and the explorer plugin are those gqlgen's
+# own playground page loads from its CDN (graphql/playground/playground.go of
+# the gqlgen release in go.mod). graphql-ws is not on that page: GraphiQL
+# bundles a copy but does not export it, and the page needs its createClient
+# to send the Headers pane's keys in each socket's connection_init. To move
 # to other versions: change them here, run this script, then copy the
 # printed hashes into playground.go (TestAssetsMatchTheirHashes checks them)
 # and update the version directories in playground.go's URLs.
@@ -15,6 +18,7 @@ cd "$(dirname "$0")"
 GRAPHIQL=4.1.2
 REACT=18.2.0             # react and react-dom
 PLUGIN_EXPLORER=4.0.6    # @graphiql/plugin-explorer
+GRAPHQL_WS=6.4.2         # graphql-ws: the subscriptions' WebSocket client
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -56,6 +60,12 @@ put "$d/LICENSE" "react-dom-$REACT/LICENSE"
 d=$(fetch @graphiql/plugin-explorer "$PLUGIN_EXPLORER")
 put "$d/dist/index.umd.js" "plugin-explorer-$PLUGIN_EXPLORER/index.umd.js"
 put "$d/dist/style.css" "plugin-explorer-$PLUGIN_EXPLORER/style.css"
+
+# The UMD build defines the global graphqlWs. Its licence is LICENSE.md in
+# the package; it is kept under the same name as the others'.
+d=$(fetch graphql-ws "$GRAPHQL_WS")
+put "$d/umd/graphql-ws.min.js" "graphql-ws-$GRAPHQL_WS/graphql-ws.min.js"
+put "$d/LICENSE.md" "graphql-ws-$GRAPHQL_WS/LICENSE"
 
 echo "SRI hashes (sha256) of assets/:"
 find assets -type f ! -name LICENSE | sort | while read -r f; do
