@@ -3,28 +3,47 @@
 #
 #   bench/load.sh                          # 1,000,000 tasks, 10 s a run, 16 connections
 #   TASKS=10000 DURATION=3 bench/load.sh   # a quick run
+#   BASELINE=61932ec bench/load.sh         # and the reads side by side with that build
 #
 # It builds the server (with the FTS5 search index), seeds TASKS generated
 # tasks into a fresh database in a temporary directory, creates a key,
 # serves on a free loopback port with no rate limit, and drives each
 # request below for DURATION seconds with CONNECTIONS connections and 2
-# threads, printing requests/s, p50 and p99 for each.
+# threads, printing requests/s, p50 and p99 for each: the reads (among
+# them a get answered 304 by its If-None-Match), then the writes: creates,
+# creates each with an Idempotency-Key of its own, and changes (PATCH) of
+# tasks spread over the seeded ids, each to a title never sent before, so
+# that each makes a new version. Every write is durable as the server's
+# --sync makes it (full by default).
 #
 # Then the ratios, side by side: the two plain lists against bench/bare on
 # the same database (a bare net/http server with prepared statements and
-# nothing else, the ceiling they are compared with), and the GraphQL list
-# against the REST one. The compared requests take turns for ROUNDS rounds
-# of DURATION seconds each, so that a slow spell of a shared machine
-# falls on both sides; it prints each round and the median ratios. Last,
-# the server's peak resident memory and the database size. It stops by
-# itself; the servers and the temporary directory go on exit, whatever
+# nothing else, the ceiling they are compared with), the GraphQL list
+# against the REST one, changes and idempotent creates against plain
+# creates, and the get answered 304 against the plain get. The compared
+# requests take turns for ROUNDS rounds of DURATION seconds each, every
+# other round in reverse order, so that a slow spell of a shared machine
+# falls on both sides; it prints each round and the median ratios.
+#
+# With BASELINE, a git revision, it also builds that revision (from git
+# archive, in the temporary directory), seeds the same TASKS with that
+# build's own binary into a database of its own (the generator is
+# deterministic; an older build cannot open a newer database), serves it
+# on another port, and compares the reads, previous build against this
+# one, the same way, before either server takes a write.
+#
+# Last, the server's peak resident memory and the database size. It stops
+# by itself; the servers and the temporary directory go on exit, whatever
 # happens.
 #
 # Environment: TASKS (default 1000000), DURATION seconds (10), CONNECTIONS
 # (16), ROUNDS (3), LOAD_TOOL (wrk, or hey; default: wrk if it can be
-# had), SYNC (the server's --sync, full by default). The load generator comes from
-# Debian (apt-get install wrk, else hey) if missing; nothing else is
-# downloaded. Client and server share this machine's cores, so the numbers
+# had), SYNC (the server's --sync, full by default), BASELINE (a git
+# revision to compare the reads with; default none). The load generator
+# comes from Debian (apt-get install wrk, else hey) if missing; nothing
+# else is downloaded. hey sends the same request over and over, so the
+# changes and the idempotent creates, whose every request differs, need
+# wrk. Client and server share this machine's cores, so the numbers
 # compare runs with each other, not with a production deployment.
 set -euo pipefail
 
@@ -34,6 +53,7 @@ CONNECTIONS=${CONNECTIONS:-16}
 ROUNDS=${ROUNDS:-3}
 THREADS=2
 SYNC=${SYNC:-full}
+BASELINE=${BASELINE:-}
 
 for var in TASKS DURATION CONNECTIONS ROUNDS; do
 	if ! [[ ${!var} =~ ^[0-9]+$ ]]; then
@@ -47,21 +67,33 @@ if ((TASKS < 100 || DURATION < 1 || CONNECTIONS < THREADS || ROUNDS < 1)); then
 fi
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+baseline_rev=""
+if [[ -n $BASELINE ]]; then
+	baseline_rev=$(git -C "$repo" rev-parse --verify --quiet "$BASELINE^{commit}") || {
+		echo "load.sh: BASELINE must be a git revision of $repo, not '$BASELINE'" >&2
+		exit 2
+	}
+fi
 dir=$(mktemp -d "${TMPDIR:-/tmp}/tasks-load.XXXXXX")
-server_pid="" bare_pid=""
+server_pid="" bare_pid="" old_pid=""
+
+# stop_server ends a server gracefully, or kills it after 20 s.
+stop_server() { # pid
+	[[ -n $1 ]] && kill -0 "$1" 2>/dev/null || return 0
+	kill -TERM "$1" 2>/dev/null || true
+	for _ in $(seq 1 100); do # up to 20 s of graceful shutdown
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.2
+	done
+	kill -KILL "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
 
 cleanup() {
 	local status=$?
 	trap - EXIT INT TERM
-	if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-		kill -TERM "$server_pid" 2>/dev/null || true
-		for _ in $(seq 1 100); do # up to 20 s of graceful shutdown
-			kill -0 "$server_pid" 2>/dev/null || break
-			sleep 0.2
-		done
-		kill -KILL "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-	fi
+	stop_server "$server_pid"
+	stop_server "$old_pid"
 	if [[ -n $bare_pid ]]; then
 		kill -KILL "$bare_pid" 2>/dev/null || true
 		wait "$bare_pid" 2>/dev/null || true
@@ -126,7 +158,7 @@ if ! command -v curl >/dev/null; then
 fi
 command -v go >/dev/null || die "go is not installed"
 
-# ---- server ----
+# ---- servers ----
 
 began=$SECONDS
 say "building the server"
@@ -134,36 +166,73 @@ say "building the server"
 	die "the build failed"
 build_s=$((SECONDS - began))
 
-db=$dir/tasks.db
-began=$SECONDS
-say "seeding $TASKS tasks"
-timeout 3600 "$dir/server" seed --db "$db" --org Load --tasks "$TASKS" >"$dir/seed.out" ||
-	die "seeding failed"
-seed_s=$((SECONDS - began))
+if [[ -n $BASELINE ]]; then
+	began=$SECONDS
+	say "building the previous build, $BASELINE (${baseline_rev:0:12})"
+	mkdir "$dir/old-src"
+	git -C "$repo" archive "$baseline_rev" | tar -x -C "$dir/old-src" ||
+		die "could not extract $BASELINE"
+	(cd "$dir/old-src" && go build -tags sqlite_fts5 -o "$dir/old-server" .) ||
+		die "the build of $BASELINE failed"
+	rm -rf "$dir/old-src"
+	old_build_s=$((SECONDS - began))
+fi
 
-keys=$(timeout 60 "$dir/server" keys create --org Load --name "load test" --db "$db") ||
-	die "creating a key failed"
-access_key=$(sed -n 's/.*"access_key":"\([^"]*\)".*/\1/p' <<<"$keys")
-secret_key=$(sed -n 's/.*"secret_key":"\([^"]*\)".*/\1/p' <<<"$keys")
-[[ -n $access_key && -n $secret_key ]] || die "no key in: $keys"
+# seed_db seeds TASKS tasks into a new database with a server binary, and
+# creates a key; it sets seed_s, access_key and secret_key.
+seed_db() { # binary db seed-output
+	local began=$SECONDS keys
+	timeout 3600 "$1" seed --db "$2" --org Load --tasks "$TASKS" >"$3" ||
+		die "seeding with $1 failed"
+	seed_s=$((SECONDS - began))
+	keys=$(timeout 60 "$1" keys create --org Load --name "load test" --db "$2") ||
+		die "creating a key with $1 failed"
+	access_key=$(sed -n 's/.*"access_key":"\([^"]*\)".*/\1/p' <<<"$keys")
+	secret_key=$(sed -n 's/.*"secret_key":"\([^"]*\)".*/\1/p' <<<"$keys")
+	[[ -n $access_key && -n $secret_key ]] || die "no key in: $keys"
+}
+
+db=$dir/tasks.db
+say "seeding $TASKS tasks"
+seed_db "$dir/server" "$db" "$dir/seed.out"
+new_access_key=$access_key new_secret_key=$secret_key new_seed_s=$seed_s
 
 db_bytes() { du -cb "$db"* 2>/dev/null | tail -n 1 | cut -f 1; }
 seeded_bytes=$(db_bytes)
 
+if [[ -n $BASELINE ]]; then
+	say "seeding $TASKS tasks with the previous build"
+	seed_db "$dir/old-server" "$dir/old.db" "$dir/old-seed.out"
+	old_seed_s=$seed_s old_access_key=$access_key old_secret_key=$secret_key
+	seed_s=$new_seed_s
+fi
+
+# serve starts a server binary on a free loopback port; its pid goes in
+# served_pid (not a subshell's: cleanup must find it).
+serve() { # binary db log
+	"$1" serve --addr 127.0.0.1:0 --db "$2" --rate-limit 0 --sync "$SYNC" >"$3" 2>&1 &
+	served_pid=$!
+}
+
+# port_of prints the port of a server that answers /healthz.
+port_of() { # pid log
+	local port
+	for _ in $(seq 1 300); do # up to 60 s
+		kill -0 "$1" 2>/dev/null || return 1
+		port=$(sed -n 's/.*playground=http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$2" | head -n 1)
+		if [[ -n $port ]] && curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/healthz"; then
+			echo "$port"
+			return 0
+		fi
+		sleep 0.2
+	done
+	return 1
+}
+
 say "starting the server"
-"$dir/server" serve --addr 127.0.0.1:0 --db "$db" --rate-limit 0 --sync "$SYNC" >"$dir/server.log" 2>&1 &
-server_pid=$!
-port=""
-for _ in $(seq 1 300); do # up to 60 s
-	kill -0 "$server_pid" 2>/dev/null || die "the server stopped while starting"
-	port=$(sed -n 's/.*playground=http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$dir/server.log" | head -n 1)
-	if [[ -n $port ]] && curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/healthz"; then
-		break
-	fi
-	port=""
-	sleep 0.2
-done
-[[ -n $port ]] || die "the server did not answer /healthz within 60 s"
+serve "$dir/server" "$db" "$dir/server.log"
+server_pid=$served_pid
+port=$(port_of "$server_pid" "$dir/server.log") || die "the server did not answer /healthz within 60 s"
 server_base=http://127.0.0.1:$port
 
 # The ceiling to compare the lists with: bench/bare on the same database.
@@ -179,6 +248,27 @@ for _ in $(seq 1 50); do # up to 10 s
 done
 [[ -n $bare_addr ]] || die "the bare server did not start: $(cat "$dir/bare.log")"
 bare_base=http://$bare_addr
+
+old_base=""
+if [[ -n $BASELINE ]]; then
+	say "starting the previous build"
+	serve "$dir/old-server" "$dir/old.db" "$dir/old-server.log"
+	old_pid=$served_pid
+	port=$(port_of "$old_pid" "$dir/old-server.log") ||
+		die "the previous build did not answer /healthz within 60 s: $(tail -n 20 "$dir/old-server.log")"
+	old_base=http://127.0.0.1:$port
+fi
+
+# aim points the requests that follow at a server: the API server (""),
+# bench/bare ("bare") or the previous build ("old").
+aim() { # server
+	case $1 in
+	"") base=$server_base access_key=$new_access_key secret_key=$new_secret_key ;;
+	bare) base=$bare_base access_key=$new_access_key secret_key=$new_secret_key ;;
+	old) base=$old_base access_key=$old_access_key secret_key=$old_secret_key ;;
+	*) die "no server '$1'" ;;
+	esac
+}
 
 # ---- requests ----
 
@@ -199,6 +289,8 @@ EOF
 }
 post_script "$dir/gql_list.lua" "$gql_list"
 post_script "$dir/gql_connection.lua" "$gql_connection"
+# A get whose If-None-Match names the seeded version of the task: 304.
+echo "wrk.headers[\"If-None-Match\"] = '\"1\"'" >"$dir/not_modified.lua"
 # Creates vary the title: thread number, then a counter.
 cat >"$dir/create.lua" <<'EOF'
 local threads = 0
@@ -216,31 +308,114 @@ function request()
 	return wrk.format(nil, nil, nil, body)
 end
 EOF
+# Idempotent creates: the same, each with an Idempotency-Key of its own.
+# The run's stamp (wrk's script argument, see measure) keeps keys apart
+# from one run to the next: a key sent again would be answered from what
+# was kept, not created.
+cat >"$dir/idempotent_create.lua" <<'EOF'
+local threads = 0
+function setup(thread)
+	threads = threads + 1
+	thread:set("tid", threads)
+end
+local stamp = ""
+function init(args)
+	stamp = args[1] or ""
+end
+local n = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+function request()
+	n = n + 1
+	wrk.headers["Idempotency-Key"] = string.format("load-%s-%d-%d", stamp, tid, n)
+	local body = string.format('{"title":"Load test follow-up %d-%d","start_datetime":"2026-07-15T10:00:00",'
+		.. '"end_datetime":"2026-07-15T11:00:00","cstid":%d,"priority":3,"tags":[4,7]}', tid, n, 1 + n % 1000)
+	return wrk.format(nil, nil, nil, body)
+end
+EOF
+# Changes: each thread strides through the seeded ids from a point of its
+# own (a prime stride, so it visits every id before any twice), leaving out
+# the task the gets read, whose version the 304s depend on. Each title is
+# new (the run's stamp, thread, counter), so each change is a real one:
+# a new version, an entry in the change feed.
+cat >"$dir/change.lua" <<EOF
+local tasks, skip = $TASKS, $task_id
+EOF
+cat >>"$dir/change.lua" <<'EOF'
+local threads = 0
+function setup(thread)
+	threads = threads + 1
+	thread:set("tid", threads)
+end
+local stamp, id = "", 0
+function init(args)
+	stamp = args[1] or ""
+	id = (tonumber(string.sub(stamp, -6)) or 0) + tid * 50021
+end
+local n = 0
+wrk.method = "PATCH"
+wrk.headers["Content-Type"] = "application/json"
+function request()
+	n = n + 1
+	id = (id + 7919) % tasks
+	local task = id + 1
+	if task == skip then
+		task = task % tasks + 1
+	end
+	local body = string.format('{"title":"Load test change %s-%d-%d"}', stamp, tid, n)
+	return wrk.format(nil, "/v1/tasks/" .. task, nil, body)
+end
+EOF
 
-# name | method | path | body | wrk script
-runs=(
-	"REST list (default)|GET|/v1/tasks||"
-	"REST list status=0|GET|/v1/tasks?status=0||"
-	"REST list status=0&priority=3&sortBy=due_date|GET|/v1/tasks?status=0&priority=3&sortBy=due_date||"
-	"REST list search=sarah|GET|/v1/tasks?search=sarah||"
-	"REST list pageIndex=$deep_page (deep)|GET|/v1/tasks?pageIndex=$deep_page||"
-	"REST get /v1/tasks/$task_id|GET|/v1/tasks/$task_id||"
-	"GraphQL tasks list (10, every field)|POST|/query|$gql_list|$dir/gql_list.lua"
-	"GraphQL tasksConnection (first 10, DUE_DATE)|POST|/query|$gql_connection|$dir/gql_connection.lua"
-	"REST create (POST /v1/tasks)|POST|/v1/tasks|$create_body|$dir/create.lua"
-)
+# Each request is named by a key. Its spec: method | path | body | wrk
+# script | header | expected status | wrk only. Path, body and header
+# make the one request check sends (and hey sends over and over); wrk
+# sends the script's requests, when it has one. "wrk only" marks the
+# requests that must differ each time, which hey cannot send.
+declare -A title spec
+request() { # key title method path [body [script [header [status [wrk]]]]]
+	title[$1]=$2
+	spec[$1]="$3|$4|${5:-}|${6:-}|${7:-}|${8:-200}|${9:-}"
+}
+request list "REST list (default)" GET /v1/tasks
+request status "REST list status=0" GET "/v1/tasks?status=0"
+request filtered "REST list status=0&priority=3&sortBy=due_date" GET "/v1/tasks?status=0&priority=3&sortBy=due_date"
+request search "REST list search=sarah" GET "/v1/tasks?search=sarah"
+request deep "REST list pageIndex=$deep_page (deep)" GET "/v1/tasks?pageIndex=$deep_page"
+request get "REST get /v1/tasks/$task_id" GET "/v1/tasks/$task_id"
+request get304 "REST get 304 (If-None-Match)" GET "/v1/tasks/$task_id" "" "$dir/not_modified.lua" 'If-None-Match: "1"' 304
+request gql_list "GraphQL tasks list (10, every field)" POST /query "$gql_list" "$dir/gql_list.lua"
+request gql_connection "GraphQL tasksConnection (first 10, DUE_DATE)" POST /query "$gql_connection" "$dir/gql_connection.lua"
+request create "REST create (POST /v1/tasks)" POST /v1/tasks "$create_body" "$dir/create.lua"
+request idempotent_create "REST create with Idempotency-Key" POST /v1/tasks "$create_body" "$dir/idempotent_create.lua" \
+	"Idempotency-Key: load-check-$$" 200 wrk
+request change "REST change (PATCH /v1/tasks/{id})" PATCH /v1/tasks/1 '{"title":"Load test change check"}' "$dir/change.lua" "" 200 wrk
 
-# Each request must succeed once before it is measured: a load of errors
-# measures nothing.
-check() { # method path body
+# The reads are measured first, and compared with the previous build,
+# while both databases hold just the seeded tasks; then the writes.
+reads=(list status filtered search deep get get304 gql_list gql_connection)
+writes=(create idempotent_create change)
+
+# Each request must answer as expected once before it is measured: a load
+# of errors measures nothing.
+check() { # method path body header status
 	local code args=(-sS --max-time 60 -o "$dir/check.json" -w '%{http_code}' -X "$1"
 		-H "x-ysuite-access-key: $access_key" -H "x-ysuite-secret-key: $secret_key")
 	[[ -z $3 ]] || args+=(-H 'Content-Type: application/json' --data-binary "$3")
+	[[ -z $4 ]] || args+=(-H "$4")
+	: >"$dir/check.json" # a 304 writes no body
 	code=$(curl "${args[@]}" "$base$2") || return 1
-	if [[ $code != 200 ]] || grep -q '"errors"\|"success":false\|"task":null' "$dir/check.json"; then
-		say "$1 $2 answered $code: $(head -c 300 "$dir/check.json")"
+	if [[ $code != "$5" ]] || grep -q '"errors"\|"success":false\|"task":null' "$dir/check.json"; then
+		say "$1 $2 answered $code, not $5: $(head -c 300 "$dir/check.json")"
 		return 1
 	fi
+}
+
+# check_request checks the request of a key on the server aimed at.
+check_request() { # key
+	local method path body script header status
+	IFS='|' read -r method path body script header status _ <<<"${spec[$1]}"
+	check "$method" "$path" "$body" "$header" "$status"
 }
 
 # to_ms turns a latency such as 950.00us, 4.10ms or 1.20s into milliseconds.
@@ -252,14 +427,17 @@ to_ms() {
 	}'
 }
 
-# measure prints "req/s p50_ms p99_ms non_2xx errors" for one request.
-measure() { # method path body script
+# measure prints "req/s p50_ms p99_ms non_2xx errors" for one request;
+# non_2xx counts the answers other than the expected status that the
+# load tool can tell apart (wrk: only 4xx and 5xx).
+measure() { # method path body script header status
 	local out="$dir/run.out"
 	if [[ $tool == wrk ]]; then
 		local args=(-t "$THREADS" -c "$CONNECTIONS" -d "${DURATION}s" --timeout 10s --latency
 			-H "x-ysuite-access-key: $access_key" -H "x-ysuite-secret-key: $secret_key")
 		[[ -z $4 ]] || args+=(-s "$4")
-		timeout $((DURATION + 60)) wrk "${args[@]}" "$base$2" >"$out" 2>&1 || {
+		# The script's argument: a stamp no other run shares.
+		timeout $((DURATION + 60)) wrk "${args[@]}" "$base$2" -- "$(date +%s%N)" >"$out" 2>&1 || {
 			cat "$out" >&2
 			return 1
 		}
@@ -274,6 +452,7 @@ measure() { # method path body script
 		local args=(-z "${DURATION}s" -c "$CONNECTIONS" -cpus "$THREADS" -m "$1" -t 10
 			-H "x-ysuite-access-key: $access_key" -H "x-ysuite-secret-key: $secret_key")
 		[[ -z $3 ]] || args+=(-T application/json -d "$3")
+		[[ -z $5 ]] || args+=(-H "$5")
 		timeout $((DURATION + 60)) hey "${args[@]}" "$base$2" >"$out" 2>&1 || {
 			cat "$out" >&2
 			return 1
@@ -282,12 +461,77 @@ measure() { # method path body script
 		rps=$(awk '/Requests\/sec:/ {print $2}' "$out")
 		p50=$(awk '$1 == "50%" && $2 == "in" {printf "%.2f", $3 * 1000}' "$out")
 		p99=$(awk '$1 == "99%" && $2 == "in" {printf "%.2f", $3 * 1000}' "$out")
-		non2xx=$(awk '/^Status code distribution:/ {s = 1; next} /^[^ ]/ {s = 0}
-			s && /^ *\[[0-9]+\]/ && $1 != "[200]" {n += $2} END {print n + 0}' "$out")
+		non2xx=$(awk -v want="[$6]" '/^Status code distribution:/ {s = 1; next} /^[^ ]/ {s = 0}
+			s && /^ *\[[0-9]+\]/ && $1 != want {n += $2} END {print n + 0}' "$out")
 		errors=$(awk '/^Error distribution:/ {e = 1; next} /^[^ ]/ {e = 0}
 			e && /^ *\[[0-9]+\]/ {n += substr($1, 2) + 0} END {print n + 0}' "$out")
 		echo "${rps:-0} ${p50:-0} ${p99:-0} $non2xx $errors"
 	fi
+}
+
+# answered prints how many answers the server aimed at has sent to API
+# requests (its own /metrics left out), by status, as "status=count"
+# words, once two readings a tenth of a second apart agree: no request
+# of the run before is still being answered.
+answered() {
+	local now last=""
+	for _ in $(seq 1 50); do # up to 5 s
+		now=$(curl -fsS --max-time 10 "$base/metrics" | awk '
+			/^tasks_http_requests_total\{/ && !/route="GET \/metrics"/ {
+				match($0, /status="[0-9]+"/)
+				n[substr($0, RSTART + 8, RLENGTH - 9)] += $NF
+			}
+			END { for (s in n) printf "%s=%d\n", s, n[s] }' | sort | tr '\n' ' ') || return 1
+		[[ $now != "$last" ]] || break
+		last=$now
+		sleep 0.1
+	done
+	echo "$now"
+}
+
+# others prints how many answers between two readings of answered were
+# not of the expected status, and how many were.
+others() { # before after status
+	awk -v before="$1" -v after="$2" -v want="$3" 'BEGIN {
+		n = split(before, b, " "); for (i = 1; i <= n; i++) { split(b[i], kv, "="); was[kv[1]] = kv[2] }
+		n = split(after, a, " ")
+		for (i = 1; i <= n; i++) { split(a[i], kv, "="); d = kv[2] - was[kv[1]]; if (kv[1] == want) got += d; else other += d }
+		print other + 0, got + 0
+	}'
+}
+
+# run measures the request of a key on a server; it sets rps, p50, p99,
+# non2xx and errors. wrk tells only 4xx and 5xx from the rest, so for a
+# request whose answer should be another status than 200 (the 304s) the
+# server's own count of answers by status is read before and after: every
+# answer of the run must be of that status.
+run() { # server key
+	local method path body script header status other got before="" after
+	IFS='|' read -r method path body script header status _ <<<"${spec[$2]}"
+	aim "$1"
+	if [[ $status != 200 && $1 != bare ]]; then
+		before=$(answered) || die "${title[$2]}: could not read the server's metrics"
+	fi
+	local line
+	line=$(measure "$method" "$path" "$body" "$script" "$header" "$status") || die "${title[$2]}: $tool failed"
+	read -r rps p50 p99 non2xx errors <<<"$line"
+	if [[ -n $before ]]; then
+		after=$(answered) || die "${title[$2]}: could not read the server's metrics"
+		read -r other got <<<"$(others "$before" "$after" "$status")"
+		if ((got == 0)); then
+			say "${title[$2]}: not one answer was a $status"
+			other=$((other + 1))
+		fi
+		((other <= non2xx)) || non2xx=$other
+	fi
+}
+
+# skipped says whether the request of a key cannot be measured with this
+# load tool.
+skipped() { # key
+	local wrk_only
+	IFS='|' read -r _ _ _ _ _ _ wrk_only <<<"${spec[$1]}"
+	[[ -n $wrk_only && $tool != wrk ]]
 }
 
 version=hey
@@ -295,55 +539,171 @@ if [[ $tool == wrk ]]; then
 	version=$(wrk --version 2>&1 | head -n 1 | awk '{print $1, $2}' || true)
 fi
 results=()
-for run in "${runs[@]}"; do
-	IFS='|' read -r name method path body script <<<"$run"
-	base=$server_base
-	check "$method" "$path" "$body" || die "$name: the request fails before any load"
-	say "measuring $name"
-	line=$(measure "$method" "$path" "$body" "$script") || die "$name: $tool failed"
-	read -r rps p50 p99 non2xx errors <<<"$line"
-	results+=("$name|$rps|$p50|$p99|$non2xx|$errors")
-done
-
-# Side by side: the compared requests take turns, ROUNDS times.
-# name | method | path | body | wrk script | server (the API unless "bare")
-compared=(
-	"REST default|GET|/v1/tasks|||"
-	"bare default|GET|/v1/tasks|||bare"
-	"GraphQL list|POST|/query|$gql_list|$dir/gql_list.lua|"
-	"REST status=0|GET|/v1/tasks?status=0|||"
-	"bare status=0|GET|/v1/tasks?status=0|||bare"
-)
-base=$bare_base
-check GET /v1/tasks "" || die "the bare server fails before any load"
-rounds=()
-for round in $(seq 1 "$ROUNDS"); do
-	figures=()
-	for run in "${compared[@]}"; do
-		IFS='|' read -r name method path body script server <<<"$run"
-		base=$server_base
-		[[ $server != bare ]] || base=$bare_base
-		say "side by side, round $round of $ROUNDS: $name"
-		line=$(measure "$method" "$path" "$body" "$script") || die "$name: $tool failed"
-		read -r rps _ _ non2xx errors <<<"$line"
-		results+=("$name (round $round)|$rps|0|0|$non2xx|$errors") # for the failure check only
-		figures+=("$rps")
+# measure_table measures each request of the keys on the API server, for
+# the main table.
+measure_table() { # key...
+	local key
+	for key in "$@"; do
+		if skipped "$key"; then
+			say "${title[$key]}: skipped: it needs wrk (each request differs)"
+			continue
+		fi
+		aim ""
+		check_request "$key" || die "${title[$key]}: the request fails before any load"
+		say "measuring ${title[$key]}"
+		run "" "$key"
+		results+=("${title[$key]}|$rps|$p50|$p99|$non2xx|$errors")
 	done
-	rounds+=("${figures[*]}")
-done
+}
+
+# side_by_side runs the compared requests in turns, ROUNDS times, every
+# other round in reverse order, so that neither side of a comparison
+# always goes first. Each is "server:key" (server "" for the API server,
+# "bare" or "old"). Each round's req/s, in the order given, go into the
+# array named first, as one line.
+side_by_side() { # array entry...
+	local -n into=$1
+	shift
+	local entries=("$@") round k i server key figures
+	for round in $(seq 1 "$ROUNDS"); do
+		figures=()
+		for ((k = 0; k < ${#entries[@]}; k++)); do
+			i=$k
+			((round % 2)) || i=$((${#entries[@]} - 1 - k))
+			server=${entries[i]%%:*} key=${entries[i]#*:}
+			say "side by side, round $round of $ROUNDS: ${title[$key]}${server:+ ($server)}"
+			run "$server" "$key"
+			results+=("${title[$key]}${server:+ ($server)} (round $round)|$rps|0|0|$non2xx|$errors") # for the failure check only
+			figures[i]=$rps
+		done
+		into+=("${figures[*]}")
+	done
+}
+
+measure_table "${reads[@]}"
+
+# The get and the same get answered 304, side by side.
+get_rounds=()
+side_by_side get_rounds ":get" ":get304"
+
+# The previous build's reads beside this build's, on the same seeded tasks.
+old_reads=(list status search get gql_list gql_connection)
+old_rounds=()
+if [[ -n $BASELINE ]]; then
+	aim old
+	for key in "${old_reads[@]}"; do
+		check_request "$key" || die "${title[$key]}: the previous build fails it before any load"
+	done
+	entries=()
+	for key in "${old_reads[@]}"; do
+		entries+=("old:$key" ":$key")
+	done
+	side_by_side old_rounds "${entries[@]}"
+fi
+
+measure_table "${writes[@]}"
+
+# Changes and idempotent creates beside plain creates.
+write_rounds=()
+if [[ $tool == wrk ]]; then
+	side_by_side write_rounds ":create" ":change" ":idempotent_create"
+fi
+
+# The plain lists beside the bare ceiling, and the GraphQL list beside the
+# REST one.
+aim bare
+check GET /v1/tasks "" "" 200 || die "the bare server fails before any load"
+list_rounds=()
+side_by_side list_rounds ":list" "bare:list" ":gql_list" ":status" "bare:status"
 
 peak_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status")
 rss_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$server_pid/status")
 end_bytes=$(db_bytes)
 wal_bytes=$(stat -c %s "$db-wal" 2>/dev/null || echo 0)
+if [[ -n $BASELINE ]]; then
+	old_peak_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$old_pid/status")
+fi
 
 # ---- report ----
 
 mib() { awk -v b="$1" 'BEGIN {printf "%.1f MiB", b / 1048576}'; }
+
+# print_rounds prints the rounds of side_by_side, figures then ratios, and
+# the median ratios. heads: a column head for each figure, |-separated;
+# ratios: ;-separated "i/j|column head|what it is", figure i over figure j.
+print_rounds() { # array heads ratios
+	local -n lines=$1
+	printf '%s\n' "${lines[@]}" | awk -v heads="$2" -v ratios="$3" '
+		function median(a, n,   i, j, t) {
+			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+			return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+		}
+		BEGIN {
+			nh = split(heads, h, "|")
+			nr = split(ratios, r, ";")
+			for (k = 1; k <= nr; k++) {
+				split(r[k], p, "|"); split(p[1], ij, "/")
+				num[k] = ij[1]; den[k] = ij[2]; rhead[k] = p[2]; what[k] = p[3]
+			}
+			printf "%6s", "round"
+			for (k = 1; k <= nh; k++) printf " %10s", h[k]
+			for (k = 1; k <= nr; k++) printf " %10s", rhead[k]
+			printf "\n"
+		}
+		{
+			for (k = 1; k <= nr; k++) if ($(den[k]) <= 0) next
+			n++
+			printf "%6d", n
+			for (k = 1; k <= nh; k++) printf " %10.0f", $k
+			for (k = 1; k <= nr; k++) { v[k, n] = $(num[k]) / $(den[k]); printf " %10.2f", v[k, n] }
+			printf "\n"
+		}
+		END {
+			if (!n) exit
+			s = "median ratios:"
+			for (k = 1; k <= nr; k++) {
+				for (i = 1; i <= n; i++) a[i] = v[k, i]
+				s = s sprintf(" %s %.2f%s", what[k], median(a, n), k < nr ? ";" : "")
+			}
+			print s
+		}'
+}
+
+# print_pairs prints rounds whose figures come in pairs, previous build
+# then this one: a line per request, with each round's figures and their
+# ratio, and the median ratio. names: the requests, |-separated.
+print_pairs() { # array names
+	local -n lines=$1
+	printf '%s\n' "${lines[@]}" | awk -v names="$2" -v rounds="$ROUNDS" '
+		function median(a, n,   i, j, t) {
+			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+			return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+		}
+		{ n++; for (i = 1; i <= NF; i++) f[n, i] = $i }
+		END {
+			np = split(names, name, "|")
+			printf "%-24s", "request"
+			for (r = 1; r <= n; r++) printf " %22s", "round " r ": new / old"
+			printf " %8s\n", "median"
+			for (p = 1; p <= np; p++) {
+				printf "%-24s", name[p]
+				m = 0
+				for (r = 1; r <= n; r++) {
+					o = f[r, 2 * p - 1]; w = f[r, 2 * p]
+					if (o > 0) { m++; a[m] = w / o; printf " %7.0f / %7.0f %4.2f", w, o, a[m] } else printf " %22s", "-"
+				}
+				if (m) printf " %8.2f\n", median(a, m); else printf " %8s\n", "-"
+			}
+		}'
+}
+
 echo
 echo "tasks API under load: $TASKS tasks, ${DURATION} s a run, $CONNECTIONS connections, $THREADS threads,"
 echo "  $version, server --sync $SYNC --rate-limit 0 on $server_base; client and server share $(nproc) cores"
 echo "  build ${build_s} s, seed ${seed_s} s ($(cat "$dir/seed.out"))"
+if [[ -n $BASELINE ]]; then
+	echo "  previous build $BASELINE (${baseline_rev:0:12}) on $old_base: build ${old_build_s} s, seed ${old_seed_s} s ($(cat "$dir/old-seed.out"))"
+fi
 echo
 printf '%-46s %10s %9s %9s %8s %7s\n' "request" "req/s" "p50 ms" "p99 ms" "non-2xx" "errors"
 for r in "${results[@]}"; do
@@ -351,32 +711,49 @@ for r in "${results[@]}"; do
 	[[ $name != *"(round "* ]] || continue
 	printf '%-46s %10.1f %9.2f %9.2f %8d %7d\n' "$name" "$rps" "$p50" "$p99" "$non2xx" "$errors"
 done
+echo "(non-2xx of the get 304: answers other than 304)"
 echo
 echo "side by side, $ROUNDS rounds of ${DURATION} s each (req/s):"
-printf '%6s %10s %10s %10s %10s %10s %10s %10s %10s\n' round "REST" "bare" "GraphQL" "REST st=0" "bare st=0" \
-	"REST/bare" "st=0" "GQL/REST"
-printf '%s\n' "${rounds[@]}" | awk '
-	function median(a, n,   i, j, t) {
-		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-	}
-	$2 > 0 && $5 > 0 && $1 > 0 {
-		n++; rb[n] = $1 / $2; sb[n] = $4 / $5; gr[n] = $3 / $1
-		printf "%6d %10.0f %10.0f %10.0f %10.0f %10.0f %10.2f %10.2f %10.2f\n", n, $1, $2, $3, $4, $5, rb[n], sb[n], gr[n]
-	}
-	END {
-		if (n) printf "median ratios: REST list / bare ceiling %.2f (default), %.2f (status=0); GraphQL list / REST list %.2f\n",
-			median(rb, n), median(sb, n), median(gr, n)
-	}'
+print_rounds list_rounds "REST|bare|GraphQL|REST st=0|bare st=0" \
+	"1/2|REST/bare|REST list / bare ceiling (default);4/5|st=0|REST list / bare ceiling (status=0);3/1|GQL/REST|GraphQL list / REST list"
+echo
+print_rounds get_rounds "get|get 304" "2/1|304/get|get 304 / get"
+if ((${#write_rounds[@]})); then
+	echo
+	print_rounds write_rounds "create|change|idem. crt." \
+		"2/1|chg/create|change (PATCH) / create;3/1|idem/crt|create with Idempotency-Key / create"
+else
+	echo
+	echo "changes and idempotent creates side by side: skipped (they need wrk)"
+fi
+if [[ -n $BASELINE ]]; then
+	echo
+	echo "previous build ($BASELINE) side by side, $ROUNDS rounds of ${DURATION} s each (req/s, this build / previous):"
+	names=""
+	for key in "${old_reads[@]}"; do
+		case $key in
+		list) names+="|REST default" ;;
+		status) names+="|REST status=0" ;;
+		search) names+="|REST search=sarah" ;;
+		get) names+="|REST get by id" ;;
+		gql_list) names+="|GraphQL tasks list" ;;
+		gql_connection) names+="|GraphQL tasksConnection" ;;
+		esac
+	done
+	print_pairs old_rounds "${names#|}"
+fi
 echo
 echo "server peak resident memory (VmHWM): $(mib $((peak_kb * 1024))) (resident now: $(mib $((rss_kb * 1024))))"
+if [[ -n $BASELINE ]]; then
+	echo "previous build's peak resident memory (VmHWM, reads only): $(mib $((old_peak_kb * 1024)))"
+fi
 echo "database: $(mib "$seeded_bytes") after seeding, $(mib "$end_bytes") after the runs (WAL now $(mib "$wal_bytes"))"
 
 failed=0
 for r in "${results[@]}"; do
 	IFS='|' read -r name _ _ _ non2xx errors <<<"$r"
 	if ((non2xx > 0 || errors > 0)); then
-		say "$name: $non2xx non-2xx answers and $errors socket errors under load"
+		say "$name: $non2xx unexpected answers and $errors socket errors under load"
 		failed=1
 	fi
 done
