@@ -33,6 +33,9 @@ type config struct {
 	// MaxSubscriptions is how many streams and subscriptions one API key
 	// may hold open at once.
 	MaxSubscriptions int
+	// WebhooksAllowPrivate lets webhooks target loopback, private and
+	// other internal addresses.
+	WebhooksAllowPrivate bool
 }
 
 // Defaults of the change feed: changes are kept 30 days, and a key holds
@@ -60,6 +63,7 @@ var envFlags = [][2]string{
 	{"idempotency-ttl", "IDEMPOTENCY_TTL"},
 	{"changes-retention", "CHANGES_RETENTION"},
 	{"max-subscriptions", "MAX_SUBSCRIPTIONS"},
+	{"webhooks-allow-private", "WEBHOOKS_ALLOW_PRIVATE"},
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -78,6 +82,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&cfg.IdempotencyTTL, "idempotency-ttl", idempotency.DefaultTTL, "how long a write's answer is kept for repeats of its Idempotency-Key (env IDEMPOTENCY_TTL)")
 	fs.DurationVar(&cfg.ChangesRetention, "changes-retention", defaultChangesRetention, "how long the change feed keeps a change; 0 keeps them all (env CHANGES_RETENTION)")
 	fs.IntVar(&cfg.MaxSubscriptions, "max-subscriptions", defaultMaxSubscriptions, "streams and subscriptions one API key may hold open at once (env MAX_SUBSCRIPTIONS)")
+	webhooksAllowPrivateFlag(fs, &cfg.WebhooksAllowPrivate)
 	fs.StringVar(&sync, "sync", string(db.SyncFull), "full: a write is on disk before it is acknowledged; normal: faster, but a power loss can lose the last writes (env SYNC)")
 
 	if port := getenv("PORT"); port != "" {
@@ -118,6 +123,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 // dbFlag defines --db, shared by every subcommand.
 func dbFlag(fs *flag.FlagSet, dst *string) {
 	fs.StringVar(dst, "db", "tasks.db", "SQLite database file, created if missing (env DB_PATH)")
+}
+
+// webhooksAllowPrivateFlag defines --webhooks-allow-private, shared by
+// serve and webhooks add.
+func webhooksAllowPrivateFlag(fs *flag.FlagSet, dst *bool) {
+	fs.BoolVar(dst, "webhooks-allow-private", false, "let webhooks target loopback, private and link-local addresses, for private networks and tests (env WEBHOOKS_ALLOW_PRIVATE=1)")
 }
 
 // setFromEnv gives each defined flag its environment variable's value, so

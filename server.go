@@ -5,6 +5,7 @@
 //	server [serve] [--addr :8080] [--db tasks.db] [--cors-origins a,b] [--rate-limit 50] ...
 //	server keys create|list|revoke ...
 //	server seed --org NAME --tasks N
+//	server webhooks add|list|remove ...
 //
 // Each flag can also be set by environment variable; a flag wins.
 package main
@@ -14,6 +15,7 @@ package main
 import (
 	"context"
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,6 +27,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -43,6 +46,7 @@ import (
 	"tasksapi/playground"
 	"tasksapi/rest"
 	"tasksapi/task"
+	"tasksapi/webhook"
 )
 
 //go:embed schema.graphqls
@@ -59,6 +63,8 @@ Commands:
   server keys create|list|revoke ...
                              manage API keys and organisations
   server seed [flags]        fill an organisation with generated tasks
+  server webhooks add|list|remove ...
+                             manage the endpoints each organisation's changes are pushed to
   server backup --db PATH OUT
                              write a consistent copy of a live database to OUT
   server version             print the version
@@ -99,6 +105,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runKeys(ctx, args, getenv, stdout, stderr)
 	case "seed":
 		return runSeed(ctx, args, getenv, stdout, stderr)
+	case "webhooks":
+		return runWebhooks(ctx, args, getenv, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, args, getenv, stdout, stderr)
 	case "version":
@@ -164,6 +172,12 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, 
 	keeper := idempotency.New(store, cfg.IdempotencyTTL, log)
 	hub := feed.NewHub(store)
 	store.OnCommit(hub.Committed)
+	// Webhooks stop before the store closes (deferred calls run last
+	// first), giving attempts under way their grace.
+	webhooks := webhook.NewDispatcher(store, hub, webhook.Options{Encode: changeJSON,
+		AllowPrivate: cfg.WebhooksAllowPrivate, Log: log})
+	webhooks.Start()
+	defer webhooks.Close()
 	streams := feed.NewStreams(cfg.MaxSubscriptions)
 	metrics := observe.NewMetrics(store.Pools())
 	metrics.Streams(streams.Stats)
@@ -184,6 +198,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, 
 		feed:        store,
 		hub:         hub,
 		streams:     streams,
+		webhooks:    webhook.NewService(store, cfg.WebhooksAllowPrivate, webhooks),
 		guard:       access.NewGuard(store, cfg.RateLimit, log),
 		limits:      graph.Limits{MaxComplexity: cfg.MaxComplexity, MaxDepth: cfg.MaxDepth},
 		corsOrigins: cfg.CORSOrigins,
@@ -234,7 +249,9 @@ type app struct {
 	feed   feed.Reader // the change feed, paged
 	hub    *feed.Hub   // the change feed, followed live
 	// streams bounds and counts the feed's streams and subscriptions.
-	streams     *feed.Streams
+	streams *feed.Streams
+	// webhooks manages each organisation's webhooks.
+	webhooks    *webhook.Service
 	limits      graph.Limits
 	corsOrigins []string
 	log         *slog.Logger
@@ -336,4 +353,74 @@ func displayAddr(a net.Addr) string {
 		return "localhost:" + port
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// changeJSON writes a change as GET /v1/tasks/changes has it (the
+// contract's change object, with the task in its REST form): the data of
+// each webhook body. The REST layer writes no change object of its own
+// for other packages yet; when it exports one, webhook.Options.Encode
+// takes that instead and this goes.
+func changeJSON(c *feed.Change) []byte {
+	type restTask struct {
+		ActivityID     int            `json:"activity_id"`
+		Title          string         `json:"title"`
+		ActivityType   string         `json:"activity_type"`
+		Status         task.Status    `json:"status"`
+		Priority       task.Priority  `json:"priority"`
+		StartDatetime  task.DateTime  `json:"start_datetime"`
+		EndDatetime    *task.DateTime `json:"end_datetime"`
+		DueDate        task.Date      `json:"due_date"`
+		Description    *string        `json:"description"`
+		DealID         *int           `json:"deal_id"`
+		ContactID      *int           `json:"cstid"`
+		AssignedUserID *int           `json:"assigned_user_id"`
+		Tags           []int          `json:"tags"`
+		CreatedAt      task.DateTime  `json:"created_at"`
+		UpdatedAt      task.DateTime  `json:"updated_at"`
+		CompletedAt    *task.DateTime `json:"completed_at"`
+		Version        int            `json:"version"`
+	}
+	out := struct {
+		Seq        int64         `json:"seq"`
+		Type       string        `json:"type"`
+		ActivityID int           `json:"activity_id"`
+		At         task.DateTime `json:"at"`
+		Fields     []string      `json:"fields"`
+		Task       *restTask     `json:"task"`
+	}{Seq: c.Seq, Type: c.Type.String(), ActivityID: c.TaskID, At: c.At, Fields: []string{}}
+	for _, f := range c.Fields {
+		if name, ok := restFieldNames[f]; ok {
+			f = name
+		}
+		out.Fields = append(out.Fields, f)
+	}
+	slices.Sort(out.Fields)
+	if t := c.Task; t != nil {
+		tags := t.TagIDs
+		if tags == nil {
+			tags = []int{}
+		}
+		out.Task = &restTask{ActivityID: t.ID, Title: t.Title, ActivityType: t.ActivityType(), Status: t.Status,
+			Priority: t.Priority, StartDatetime: t.StartDatetime, EndDatetime: t.EndDatetime, DueDate: t.DueDate,
+			Description: t.Description, DealID: t.DealID, ContactID: t.ContactID, AssignedUserID: t.AssignedUserID,
+			Tags: tags, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, CompletedAt: t.CompletedAt, Version: t.Version}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		panic(err) // plain values and text marshalers that never fail
+	}
+	return b
+}
+
+// restFieldNames are the REST names of the domain's field names that
+// differ from them, for a change's fields.
+var restFieldNames = map[string]string{
+	"assignedUserId": "assigned_user_id",
+	"completedAt":    "completed_at",
+	"contactId":      "cstid",
+	"dealId":         "deal_id",
+	"dueDate":        "due_date",
+	"endDatetime":    "end_datetime",
+	"startDatetime":  "start_datetime",
+	"tagIds":         "tags",
 }

@@ -209,6 +209,8 @@ func TestUpgradingToTaskCountsCountsEachOrganisationsOwnTasks(t *testing.T) {
 		"DROP TABLE idempotency_keys",
 		// What 0010 added.
 		"DROP TABLE task_changes", "ALTER TABLE organisations DROP COLUMN changes_removed_through",
+		// What 0011 added.
+		"DROP TABLE webhook_deliveries", "DROP TABLE webhooks",
 		// Stand-ins for the triggers 0008 replaces.
 		"CREATE TRIGGER tasks_count_insert AFTER INSERT ON tasks BEGIN SELECT 1; END",
 		"CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks BEGIN SELECT 1; END",

@@ -1,0 +1,392 @@
+package db_test
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"tasksapi/db"
+	"tasksapi/feed"
+	"tasksapi/task"
+	"tasksapi/webhook"
+)
+
+func mustCreateWebhook(t *testing.T, ctx context.Context, s *db.Store, url string) webhook.Webhook {
+	t.Helper()
+	w, err := s.CreateWebhook(ctx, webhook.NewWebhook{URL: url, Secret: webhook.NewSecret()})
+	if err != nil {
+		t.Fatalf("CreateWebhook(%q): %v", url, err)
+	}
+	return w
+}
+
+func mustState(t *testing.T, s *db.Store, id int) webhook.State {
+	t.Helper()
+	st, err := s.WebhookState(t.Context(), id)
+	if err != nil {
+		t.Fatalf("WebhookState(%d): %v", id, err)
+	}
+	return st
+}
+
+func mustRecord(t *testing.T, s *db.Store, st webhook.State, a webhook.Attempt) webhook.State {
+	t.Helper()
+	next, err := s.RecordAttempt(t.Context(), st.ID, st.Generation, a)
+	if err != nil {
+		t.Fatalf("RecordAttempt(%+v): %v", a, err)
+	}
+	return next
+}
+
+func feedQuery(after int64) feed.Query { return feed.Query{After: after, Limit: 100} }
+
+// headOf is the newest seq of the organisation's changes.
+func headOf(t *testing.T, ctx context.Context, s *db.Store) int64 {
+	t.Helper()
+	return mustChanges(t, ctx, s, 0, 1).HeadSeq
+}
+
+func TestAWebhookStartsAtItsOrganisationsHead(t *testing.T) {
+	s, clk, _ := newStore(t)
+	acme, globex, empty := orgContext(t, s, "Acme"), orgContext(t, s, "Globex"), orgContext(t, s, "Initech")
+	mustCreate(t, acme, s, simple(t, "ours"))
+	mustCreate(t, acme, s, simple(t, "ours too"))
+	mustCreate(t, globex, s, simple(t, "theirs, later"))
+
+	w := mustCreateWebhook(t, acme, s, "https://example.com/hook")
+	if want := headOf(t, acme, s); w.LastDeliveredSeq != want {
+		t.Errorf("a new webhook's cursor is %d, want the organisation's head %d", w.LastDeliveredSeq, want)
+	}
+	if w := mustCreateWebhook(t, empty, s, "https://example.com/hook"); w.LastDeliveredSeq != 0 {
+		t.Errorf("a webhook of an organisation without changes starts at %d, want 0", w.LastDeliveredSeq)
+	}
+	if !w.Enabled || w.FailingSince != nil || w.URL != "https://example.com/hook" || w.Description != nil ||
+		w.CreatedAt != task.NewDateTime(clk.Now()) || w.OrganisationID == 0 {
+		t.Errorf("a new webhook is %+v", w)
+	}
+
+	clk.Advance(time.Hour)
+	mustCreate(t, acme, s, simple(t, "gone"))
+	clk.Advance(time.Hour)
+	if _, err := s.DeleteOldChanges(t.Context(), clk.Now(), 100); err != nil {
+		t.Fatal(err)
+	}
+	removed := w.LastDeliveredSeq + 1 // at least: the last create
+	if w := mustCreateWebhook(t, acme, s, "https://example.com/later"); w.LastDeliveredSeq < removed {
+		t.Errorf("a webhook created after retention emptied the feed starts at %d, want at least %d, the last seq removed",
+			w.LastDeliveredSeq, removed)
+	}
+}
+
+func TestAnOrganisationHasAtMostTwentyWebhooks(t *testing.T) {
+	s, _, _ := newStore(t)
+	acme := orgContext(t, s, "Acme")
+	for i := range webhook.MaxPerOrganisation {
+		mustCreateWebhook(t, acme, s, fmt.Sprintf("https://example.com/%d", i))
+	}
+	_, err := s.CreateWebhook(acme, webhook.NewWebhook{URL: "https://example.com/one-more", Secret: webhook.NewSecret()})
+	wantCode(t, err, task.CodeInvalid)
+	mustCreateWebhook(t, orgContext(t, s, "Globex"), s, "https://example.com/theirs")
+	if hooks, err := s.Webhooks(acme); err != nil || len(hooks) != webhook.MaxPerOrganisation {
+		t.Errorf("the organisation has %d webhooks (%v), want %d", len(hooks), err, webhook.MaxPerOrganisation)
+	}
+}
+
+func TestAWebhookOfAnotherOrganisationIsNotFound(t *testing.T) {
+	s, _, _ := newStore(t)
+	acme, globex := orgContext(t, s, "Acme"), orgContext(t, s, "Globex")
+	w := mustCreateWebhook(t, acme, s, "https://example.com/hook")
+	tests := []struct {
+		name string
+		call func(ctx context.Context, id int) error
+	}{
+		{"reading it", func(ctx context.Context, id int) error { _, err := s.Webhook(ctx, id); return err }},
+		{"listing its deliveries", func(ctx context.Context, id int) error {
+			_, err := s.WebhookDeliveries(ctx, id, 10)
+			return err
+		}},
+		{"enabling it", func(ctx context.Context, id int) error { _, err := s.EnableWebhook(ctx, id); return err }},
+		{"replaying it", func(ctx context.Context, id int) error { _, err := s.ReplayWebhook(ctx, id, 0); return err }},
+		{"deleting it", func(ctx context.Context, id int) error { return s.DeleteWebhook(ctx, id) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" from another organisation", func(t *testing.T) {
+			wantCode(t, tt.call(globex, w.ID), task.CodeNotFound)
+		})
+		t.Run(tt.name+" when there is no such webhook", func(t *testing.T) {
+			wantCode(t, tt.call(acme, w.ID+1000), task.CodeNotFound)
+		})
+	}
+	if hooks, _ := s.Webhooks(globex); len(hooks) != 0 {
+		t.Errorf("another organisation lists %d webhooks, want none", len(hooks))
+	}
+	if _, err := s.Webhook(acme, w.ID); err != nil {
+		t.Errorf("the webhook is gone after another organisation tried to delete it: %v", err)
+	}
+}
+
+func TestRecordingAttemptsMovesTheWebhookOn(t *testing.T) {
+	at := baseTime.UTC().Truncate(time.Second)
+	later := at.Add(5 * time.Second)
+	failed := func(seq int64, n int, disable bool) webhook.Attempt {
+		return webhook.Attempt{Seq: seq, Number: n, At: at, StatusCode: 500, Error: "the endpoint answered 500",
+			NextAttempt: later, Disable: disable, Duration: 12 * time.Millisecond}
+	}
+	delivered := webhook.Attempt{Seq: 7, Number: 2, At: at, StatusCode: 204, Duration: 3 * time.Millisecond}
+	tests := []struct {
+		name     string
+		attempts []webhook.Attempt
+		stale    bool // recorded under an older generation
+		check    func(t *testing.T, start, st webhook.State)
+	}{
+		{"a failed attempt counts, schedules the next and marks the webhook failing", []webhook.Attempt{failed(7, 1, false)},
+			false, func(t *testing.T, start, st webhook.State) {
+				if st.Attempts != 1 || !st.NextAttempt.Equal(later) || st.FailingSince == nil ||
+					!st.FailingSince.Time().Equal(at) || !st.Enabled || st.LastDeliveredSeq != start.LastDeliveredSeq {
+					t.Errorf("after a failure: %+v", st)
+				}
+			}},
+		{"a delivered attempt moves the cursor past its change and clears the failure",
+			[]webhook.Attempt{failed(7, 1, false), delivered}, false, func(t *testing.T, start, st webhook.State) {
+				if st.LastDeliveredSeq != 7 || st.Attempts != 0 || !st.NextAttempt.IsZero() || st.FailingSince != nil {
+					t.Errorf("after a delivery: %+v", st)
+				}
+			}},
+		{"a failure keeps the time the webhook began failing", []webhook.Attempt{failed(7, 1, false),
+			{Seq: 7, Number: 2, At: later, Error: "no answer", NextAttempt: later.Add(time.Minute)}},
+			false, func(t *testing.T, start, st webhook.State) {
+				if st.FailingSince == nil || !st.FailingSince.Time().Equal(at) || st.Attempts != 2 {
+					t.Errorf("after two failures: %+v, want failing since %v", st, at)
+				}
+			}},
+		{"a failure told to disable disables the webhook", []webhook.Attempt{failed(7, 9, true)},
+			false, func(t *testing.T, start, st webhook.State) {
+				if st.Enabled || st.FailingSince == nil {
+					t.Errorf("after a failure told to disable: %+v", st)
+				}
+			}},
+		{"an attempt of an older generation is recorded but moves nothing", []webhook.Attempt{delivered},
+			true, func(t *testing.T, start, st webhook.State) {
+				if st.LastDeliveredSeq != start.LastDeliveredSeq || st.Generation != start.Generation {
+					t.Errorf("a stale delivery moved the webhook: %+v", st)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _, _ := newStore(t)
+			acme := orgContext(t, s, "Acme")
+			mustCreate(t, acme, s, simple(t, "before the webhook"))
+			w := mustCreateWebhook(t, acme, s, "https://example.com/hook")
+			start := mustState(t, s, w.ID)
+			gen := start.Generation
+			if tt.stale {
+				replayed, err := s.ReplayWebhook(acme, w.ID, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				start = mustState(t, s, w.ID)
+				if replayed.LastDeliveredSeq != 0 || start.Generation == gen {
+					t.Fatalf("the replay did not move the cursor back: %+v", start)
+				}
+			}
+			st := start
+			for _, a := range tt.attempts {
+				next, err := s.RecordAttempt(t.Context(), w.ID, gen, a)
+				if err != nil {
+					t.Fatal(err)
+				}
+				st = next
+			}
+			tt.check(t, start, st)
+			got, err := s.WebhookDeliveries(acme, w.ID, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := len(tt.attempts); len(got) != want {
+				t.Fatalf("%d attempts listed, want %d", len(got), len(tt.attempts))
+			}
+			last, d := tt.attempts[len(tt.attempts)-1], got[0]
+			if d.Seq != last.Seq || d.Attempt != last.Number || d.At != task.NewDateTime(last.At) ||
+				d.DurationMs != int(last.Duration.Milliseconds()) || (d.Error == nil) != last.Delivered() ||
+				(d.StatusCode == nil) != (last.StatusCode == 0) {
+				t.Errorf("the newest attempt listed is %+v, want %+v", d, last)
+			}
+		})
+	}
+}
+
+func TestTheNewestHundredAttemptsOfAWebhookAreKept(t *testing.T) {
+	s, _, path := newStore(t)
+	acme := orgContext(t, s, "Acme")
+	w := mustCreateWebhook(t, acme, s, "https://example.com/hook")
+	other := mustCreateWebhook(t, acme, s, "https://example.com/other")
+	st := mustState(t, s, w.ID)
+	mustRecord(t, s, mustState(t, s, other.ID), webhook.Attempt{Seq: 1, Number: 1, At: baseTime, Error: "refused"})
+	for i := 1; i <= 130; i++ {
+		st = mustRecord(t, s, st, webhook.Attempt{Seq: 1, Number: i, At: baseTime, Error: "refused", NextAttempt: baseTime})
+	}
+	got, err := s.WebhookDeliveries(acme, w.ID, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != webhook.KeptDeliveries || got[0].Attempt != 130 || got[len(got)-1].Attempt != 31 {
+		t.Errorf("kept %d attempts, %d to %d; want %d, newest first, 130 to 31",
+			len(got), got[0].Attempt, got[len(got)-1].Attempt, webhook.KeptDeliveries)
+	}
+	if n := rawCount(t, path, "webhook_deliveries"); n != webhook.KeptDeliveries+1 {
+		t.Errorf("the file holds %d attempts, want %d: another webhook's are its own", n, webhook.KeptDeliveries+1)
+	}
+	if got, _ := s.WebhookDeliveries(acme, w.ID, 3); len(got) != 3 || got[0].Attempt != 130 {
+		t.Errorf("the first 3 are %+v, want the newest 3", got)
+	}
+}
+
+func TestEnablingAWebhook(t *testing.T) {
+	s, _, _ := newStore(t)
+	acme := orgContext(t, s, "Acme")
+	w := mustCreateWebhook(t, acme, s, "https://example.com/hook")
+	st := mustRecord(t, s, mustState(t, s, w.ID), webhook.Attempt{Seq: 9, Number: 40, At: baseTime,
+		Error: "the endpoint answered 503", NextAttempt: baseTime.Add(time.Hour), Disable: true})
+
+	t.Run("turns a disabled webhook on at its cursor, at once and counting afresh", func(t *testing.T) {
+		got, err := s.EnableWebhook(acme, w.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after := mustState(t, s, w.ID)
+		if !got.Enabled || got.FailingSince != nil || got.LastDeliveredSeq != st.LastDeliveredSeq ||
+			after.Attempts != 0 || !after.NextAttempt.IsZero() || after.Generation != st.Generation+1 {
+			t.Errorf("enabled: %+v, state %+v", got, after)
+		}
+	})
+	t.Run("leaves an enabled webhook as it is", func(t *testing.T) {
+		before := mustState(t, s, w.ID)
+		if _, err := s.EnableWebhook(acme, w.ID); err != nil {
+			t.Fatal(err)
+		}
+		if after := mustState(t, s, w.ID); !reflect.DeepEqual(after, before) {
+			t.Errorf("enabling an enabled webhook changed it: %+v, was %+v", after, before)
+		}
+	})
+}
+
+func TestReplayingAWebhookMovesItsCursorBack(t *testing.T) {
+	s, clk, _ := newStore(t)
+	acme := orgContext(t, s, "Acme")
+	w := mustCreateWebhook(t, acme, s, "https://example.com/hook")
+	var seqs []int64
+	for i := range 6 {
+		mustCreate(t, acme, s, simple(t, fmt.Sprint("task ", i)))
+		seqs = append(seqs, headOf(t, acme, s))
+		if i == 1 {
+			clk.Advance(time.Hour) // the first two are older than the rest
+		}
+	}
+	st := mustState(t, s, w.ID)
+	for _, seq := range seqs[:4] {
+		st = mustRecord(t, s, st, webhook.Attempt{Seq: seq, Number: 1, At: clk.Now(), StatusCode: 200})
+	}
+	if _, err := s.DeleteOldChanges(t.Context(), clk.Now().Add(-time.Minute), 100); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		after int64
+		want  int64
+	}{
+		{"after a seq before the cursor: back to it", seqs[2], seqs[2]},
+		{"after the cursor itself: it stays", seqs[3], seqs[3]},
+		{"after a seq not yet delivered: it stays, so nothing is skipped", seqs[5], seqs[3]},
+		{"after a point retention removed: back to the oldest change kept", 0, seqs[1]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := mustState(t, s, w.ID)
+			if before.LastDeliveredSeq != seqs[3] { // each case starts from the same cursor
+				st := mustRecord(t, s, before, webhook.Attempt{Seq: seqs[3], Number: 1, At: clk.Now(), StatusCode: 200})
+				before = st
+			}
+			got, err := s.ReplayWebhook(acme, w.ID, tt.after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			after := mustState(t, s, w.ID)
+			moved := tt.want != before.LastDeliveredSeq
+			if got.LastDeliveredSeq != tt.want || (after.Generation != before.Generation) != moved {
+				t.Errorf("cursor %d, generation %d -> %d; want cursor %d, a new generation only if it moved",
+					got.LastDeliveredSeq, before.Generation, after.Generation, tt.want)
+			}
+		})
+	}
+}
+
+func TestDeletingAWebhookRemovesItsAttempts(t *testing.T) {
+	s, _, path := newStore(t)
+	acme := orgContext(t, s, "Acme")
+	w := mustCreateWebhook(t, acme, s, "https://example.com/hook")
+	st := mustState(t, s, w.ID)
+	mustRecord(t, s, st, webhook.Attempt{Seq: 1, Number: 1, At: baseTime, Error: "refused"})
+	if err := s.DeleteWebhook(acme, w.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := rawCount(t, path, "webhook_deliveries"); n != 0 {
+		t.Errorf("%d attempts outlive their webhook", n)
+	}
+	_, err := s.RecordAttempt(t.Context(), w.ID, st.Generation, webhook.Attempt{Seq: 1, Number: 2, At: baseTime})
+	wantCode(t, err, task.CodeNotFound)
+	wantCode(t, s.DeleteWebhook(acme, w.ID), task.CodeNotFound)
+}
+
+func TestAWebhooksProgressSurvivesARestart(t *testing.T) {
+	path := dbPath(t)
+	s := open(t, path)
+	acme := orgContext(t, s, "Acme")
+	w := mustCreateWebhook(t, acme, s, "https://example.com/hook")
+	mustCreate(t, acme, s, simple(t, "sent"))
+	sent := headOf(t, acme, s)
+	mustCreate(t, acme, s, simple(t, "failing"))
+	st := mustRecord(t, s, mustState(t, s, w.ID), webhook.Attempt{Seq: sent, Number: 1, At: baseTime, StatusCode: 200})
+	st = mustRecord(t, s, st, webhook.Attempt{Seq: sent + 1, Number: 1, At: baseTime, Error: "refused",
+		NextAttempt: baseTime.Add(time.Second)})
+	closeStore(t, s)
+
+	s = open(t, path)
+	defer closeStore(t, s)
+	if got := mustState(t, s, w.ID); !reflect.DeepEqual(got, st) {
+		t.Errorf("after a restart the webhook is %+v, want %+v", got, st)
+	}
+}
+
+func TestSkippingChangesRetentionRemoved(t *testing.T) {
+	s, clk, _ := newStore(t)
+	acme := orgContext(t, s, "Acme")
+	mustCreate(t, acme, s, simple(t, "before the webhook"))
+	w := mustCreateWebhook(t, acme, s, "https://example.com/hook")
+	mustCreate(t, acme, s, simple(t, "old"))
+	removed := headOf(t, acme, s)
+	clk.Advance(time.Hour)
+	mustCreate(t, acme, s, simple(t, "kept"))
+	if _, err := s.DeleteOldChanges(t.Context(), clk.Now().Add(-time.Minute), 100); err != nil {
+		t.Fatal(err)
+	}
+	st := mustState(t, s, w.ID)
+	_, err := s.Changes(acme, feedQuery(st.LastDeliveredSeq))
+	wantCode(t, err, task.CodeExpired)
+
+	if _, _, err := s.SkipRemovedChanges(t.Context(), w.ID, st.Generation+1); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustState(t, s, w.ID); got.LastDeliveredSeq != st.LastDeliveredSeq {
+		t.Errorf("a skip under an older generation moved the cursor to %d", got.LastDeliveredSeq)
+	}
+	from, to, err := s.SkipRemovedChanges(t.Context(), w.ID, st.Generation)
+	if err != nil || from != st.LastDeliveredSeq || to != removed {
+		t.Fatalf("skipped from %d to %d (%v), want from %d to %d", from, to, err, st.LastDeliveredSeq, removed)
+	}
+	if page, err := s.Changes(acme, feedQuery(mustState(t, s, w.ID).LastDeliveredSeq)); err != nil || len(page.Changes) != 1 {
+		t.Errorf("after the skip the webhook reads %+v, %v; want the one kept change", page, err)
+	}
+}

@@ -1,0 +1,469 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tasksapi/access"
+	"tasksapi/feed"
+	"tasksapi/task"
+)
+
+// DefaultSchedule is the wait before each retry of a failing change: after
+// the first failed attempt 1 s, after the second 5 s, and so on; the last
+// repeats, so a change is tried hourly from the seventh failure on.
+var DefaultSchedule = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute,
+	10 * time.Minute, 30 * time.Minute, time.Hour}
+
+// Defaults of the options.
+const (
+	DefaultTimeout       = 10 * time.Second
+	DefaultFailingWindow = 24 * time.Hour
+	DefaultReloadEvery   = time.Second
+	DefaultShutdownGrace = 10 * time.Second
+)
+
+// batch is how many changes a worker takes from the feed at a time.
+const batch = 100
+
+// keptAnswer is how much of an answer is read, so that its connection can
+// be used again; the rest is not wanted.
+const keptAnswer = 64 << 10
+
+// Options configure a Dispatcher. Encode is required; the rest default to
+// the contract's values.
+type Options struct {
+	// Encode writes a change as GET /v1/tasks/changes has it: the body's
+	// data. It must always encode a change the same way (see
+	// feed.Change.Wire: each change is encoded once).
+	Encode func(*feed.Change) []byte
+	// AllowPrivate lets deliveries connect to private, loopback and other
+	// internal addresses (see guard.go).
+	AllowPrivate bool
+	// Schedule is the wait after each failed attempt of a change; the
+	// last repeats. Default: DefaultSchedule.
+	Schedule []time.Duration
+	// FailingWindow is how long a webhook may fail before it is
+	// disabled. Default: DefaultFailingWindow.
+	FailingWindow time.Duration
+	// Timeout bounds an attempt, from connecting to the answer's status.
+	// Default: DefaultTimeout.
+	Timeout time.Duration
+	// ReloadEvery is how often the webhooks are read again, to find those
+	// made or changed elsewhere (the command line). Default:
+	// DefaultReloadEvery.
+	ReloadEvery time.Duration
+	// ShutdownGrace is how long Close waits for attempts under way before
+	// it cuts them off. Default: DefaultShutdownGrace.
+	ShutdownGrace time.Duration
+	// Now is the clock of attempts, schedules and the failing window.
+	// Default: time.Now.
+	Now func() time.Time
+	// Log receives what goes wrong outside an attempt. Default:
+	// slog.Default().
+	Log *slog.Logger
+}
+
+// Dispatcher delivers the changes of every organisation to its enabled
+// webhooks: one worker goroutine per webhook, so a slow or failing
+// endpoint holds back only its own deliveries. Workers wait on the feed's
+// hub for new commits, and read the store when they fall behind it.
+type Dispatcher struct {
+	store  Store
+	hub    *feed.Hub
+	opts   Options
+	client *http.Client
+
+	// stop ends waits and the workers' loops; cut ends attempts under
+	// way, ShutdownGrace later.
+	stop, cut         context.Context
+	stopNow, cutNow   context.CancelFunc
+	reload            chan struct{}
+	running           sync.WaitGroup // the supervisor and the workers
+	startOnce, closed sync.Once
+
+	mu      sync.Mutex
+	workers map[int]*worker // by webhook id
+}
+
+// NewDispatcher returns a dispatcher of the webhooks in store, woken by
+// hub. Start it, and Close it before the store closes.
+func NewDispatcher(store Store, hub *feed.Hub, opts Options) *Dispatcher {
+	if opts.Encode == nil {
+		panic("webhook: NewDispatcher needs Options.Encode, the REST form of a change")
+	}
+	if len(opts.Schedule) == 0 {
+		opts.Schedule = DefaultSchedule
+	}
+	if opts.FailingWindow <= 0 {
+		opts.FailingWindow = DefaultFailingWindow
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.ReloadEvery <= 0 {
+		opts.ReloadEvery = DefaultReloadEvery
+	}
+	if opts.ShutdownGrace <= 0 {
+		opts.ShutdownGrace = DefaultShutdownGrace
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	d := &Dispatcher{store: store, hub: hub, opts: opts, client: newClient(opts),
+		reload: make(chan struct{}, 1), workers: map[int]*worker{}}
+	d.stop, d.stopNow = context.WithCancel(context.Background())
+	d.cut, d.cutNow = context.WithCancel(context.Background())
+	return d
+}
+
+// newClient is the HTTP client of deliveries: it connects only where the
+// guard allows (checked at connect time, after the name is resolved), uses
+// no proxy from the environment (the guard would check the proxy, not the
+// endpoint), and follows no redirect: a 3xx is the attempt's answer.
+func newClient(opts Options) *http.Client {
+	dialer := &net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second}
+	if !opts.AllowPrivate {
+		dialer.Control = guardDial
+	}
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:               nil,
+			DialContext:         dialer.DialContext,
+			ForceAttemptHTTP2:   true,
+			TLSHandshakeTimeout: opts.Timeout,
+			MaxIdleConnsPerHost: 2,
+			IdleConnTimeout:     90 * time.Second,
+		},
+		Timeout:       opts.Timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// Start starts delivering. Starting twice is harmless.
+func (d *Dispatcher) Start() {
+	d.startOnce.Do(func() {
+		d.running.Add(1)
+		go d.supervise()
+	})
+}
+
+// Reload has the webhooks read again at once, rather than within
+// ReloadEvery: Service calls it after each change it makes.
+func (d *Dispatcher) Reload() {
+	select {
+	case d.reload <- struct{}{}:
+	default: // one is already due
+	}
+}
+
+// Close stops delivering: no attempt starts any more, those under way get
+// ShutdownGrace to finish (and be recorded), then are cut off. Progress is
+// in the store, so the next start resumes where this one stopped.
+func (d *Dispatcher) Close() {
+	d.closed.Do(func() {
+		d.stopNow()
+		done := make(chan struct{})
+		go func() { d.running.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(d.opts.ShutdownGrace):
+			d.cutNow()
+			<-done
+		}
+		d.cutNow()
+		d.client.CloseIdleConnections()
+	})
+}
+
+// supervise keeps one worker running for each enabled webhook.
+func (d *Dispatcher) supervise() {
+	defer d.running.Done()
+	tick := time.NewTicker(d.opts.ReloadEvery)
+	defer tick.Stop()
+	for {
+		d.reconcile()
+		select {
+		case <-d.stop.Done():
+			return
+		case <-tick.C:
+		case <-d.reload:
+		}
+	}
+}
+
+// reconcile starts a worker for each enabled webhook without one, and
+// tells each worker whose webhook changed (or went) to read it again.
+func (d *Dispatcher) reconcile() {
+	states, err := d.store.WebhookStates(d.stop)
+	if err != nil {
+		if d.stop.Err() == nil {
+			d.opts.Log.Error("reading webhooks failed", "err", err)
+		}
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stop.Err() != nil {
+		return
+	}
+	present := make(map[int]bool, len(states))
+	for _, st := range states {
+		present[st.ID] = true
+		w := d.workers[st.ID]
+		switch {
+		case w == nil && st.Enabled:
+			w = &worker{d: d, id: st.ID, kick: make(chan struct{}, 1)}
+			w.generation.Store(st.Generation)
+			d.workers[st.ID] = w
+			d.running.Add(1)
+			go w.run()
+		case w != nil && w.generation.Load() != st.Generation:
+			w.poke()
+		}
+	}
+	for id, w := range d.workers {
+		if !present[id] {
+			w.poke() // deleted: it finds so and ends
+		}
+	}
+}
+
+// exited forgets w, and has the webhooks read again at once, in case its
+// webhook was enabled again while it was ending.
+func (d *Dispatcher) exited(w *worker) {
+	d.mu.Lock()
+	if d.workers[w.id] == w {
+		delete(d.workers, w.id)
+	}
+	d.mu.Unlock()
+	d.Reload()
+}
+
+// worker delivers one webhook's changes, one at a time, in feed order.
+type worker struct {
+	d  *Dispatcher
+	id int
+	// generation is that of the state the worker delivers by.
+	generation atomic.Int64
+	// kick asks the worker to read its webhook again.
+	kick chan struct{}
+}
+
+func (w *worker) poke() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// run delivers until the webhook is disabled or deleted, or the
+// dispatcher stops.
+func (w *worker) run() {
+	d := w.d
+	defer d.running.Done()
+	defer d.exited(w)
+	log := d.opts.Log.With("webhook", w.id)
+	for d.stop.Err() == nil {
+		st, err := d.store.WebhookState(d.stop, w.id)
+		if task.ErrorCode(err) == task.CodeNotFound {
+			return
+		}
+		if err != nil {
+			if d.stop.Err() == nil {
+				log.Error("reading a webhook failed", "err", err)
+			}
+			w.sleep(time.Second)
+			continue
+		}
+		w.generation.Store(st.Generation)
+		if !st.Enabled {
+			return
+		}
+		err = w.deliver(st)
+		switch {
+		case err == nil || d.stop.Err() != nil:
+			// The webhook changed, or delivery stops: read it again.
+		case task.ErrorCode(err) == task.CodeExpired:
+			// Retention removed changes before they were delivered (the
+			// webhook was disabled longer than changes are kept): they
+			// cannot be sent, and the ones after them still can.
+			from, to, err := d.store.SkipRemovedChanges(d.stop, w.id, st.Generation)
+			if err != nil {
+				log.Error("skipping removed changes failed", "err", err)
+				w.sleep(time.Second)
+			} else if to > from {
+				log.Warn("changes were removed before they were delivered", "after", from, "through", to)
+			}
+		default:
+			log.Error("delivering failed", "err", err)
+			w.sleep(time.Second)
+		}
+	}
+}
+
+// deliver sends the changes after st's cursor, each until delivered, and
+// goes on with each new commit. It returns nil when the webhook must be
+// read again (it changed, was disabled or deleted, or delivery stops).
+func (w *worker) deliver(st State) error {
+	d := w.d
+	ctx := access.WithPrincipal(d.stop, access.Principal{OrganisationID: st.OrganisationID})
+	f, err := d.hub.Follow(ctx, st.LastDeliveredSeq)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for {
+		changes, kicked, err := w.next(ctx, f)
+		if kicked || d.stop.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, c := range changes {
+			body := Payload(c, d.opts.Encode)
+			for {
+				if wait := st.NextAttempt.Sub(d.opts.Now()); wait > 0 && !w.sleep(wait) {
+					return nil
+				}
+				a := d.attempt(st, c.Seq, body)
+				// Recorded even when delivery stops: the attempt was made.
+				next, err := d.store.RecordAttempt(context.WithoutCancel(ctx), w.id, st.Generation, a)
+				if task.ErrorCode(err) == task.CodeNotFound {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				if next.Generation != st.Generation || !next.Enabled || d.stop.Err() != nil {
+					return nil
+				}
+				st = next
+				if a.Delivered() {
+					break
+				}
+			}
+		}
+	}
+}
+
+// next waits for the changes after those f has taken, or for a kick.
+func (w *worker) next(ctx context.Context, f *feed.Follower) (changes []*feed.Change, kicked bool, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wasKicked := make(chan bool, 1)
+	go func() {
+		select {
+		case <-w.kick:
+			cancel()
+			wasKicked <- true
+		case <-ctx.Done():
+			wasKicked <- false
+		}
+	}()
+	changes, err = f.Next(ctx, batch)
+	cancel()
+	if <-wasKicked {
+		return nil, true, nil // what came is read again after the cursor
+	}
+	return changes, false, err
+}
+
+// sleep waits for d, and reports false if a kick or the dispatcher's stop
+// came first.
+func (w *worker) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-w.kick:
+		return false
+	case <-w.d.stop.Done():
+		return false
+	}
+}
+
+// attempt posts body, the change seq, to st's endpoint, and returns the
+// outcome with, for a failure, when to try again and whether the webhook
+// has now failed for FailingWindow.
+func (d *Dispatcher) attempt(st State, seq int64, body []byte) Attempt {
+	a := Attempt{Seq: seq, Number: st.Attempts + 1, At: d.opts.Now()}
+	began := time.Now()
+	a.StatusCode, a.Error = d.post(st, MessageID(st.ID, seq), a.At, body)
+	a.Duration = time.Since(began)
+	if a.Delivered() {
+		return a
+	}
+	since := a.At
+	if st.FailingSince != nil {
+		since = st.FailingSince.Time()
+	}
+	a.Disable = a.At.Sub(since) >= d.opts.FailingWindow
+	a.NextAttempt = a.At.Add(d.opts.Schedule[min(a.Number, len(d.opts.Schedule))-1])
+	return a
+}
+
+// post sends one signed request and returns the answer's status (0 when
+// none came) and why it is a failure ("" for a 2xx).
+func (d *Dispatcher) post(st State, id string, at time.Time, body []byte) (int, string) {
+	ctx, cancel := context.WithTimeout(d.cut, d.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, st.URL, bytes.NewReader(body))
+	if err != nil {
+		return 0, "the URL cannot be requested: " + err.Error()
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "tasksapi-webhooks/1")
+	if err := setSignature(req.Header, st.Secret, id, at, body); err != nil {
+		return 0, err.Error()
+	}
+	res, err := d.client.Do(req)
+	if err != nil {
+		return 0, d.describe(err)
+	}
+	io.Copy(io.Discard, io.LimitReader(res.Body, keptAnswer))
+	res.Body.Close()
+	switch code := res.StatusCode; {
+	case code >= 200 && code < 300:
+		return code, ""
+	case code >= 300 && code < 400:
+		return code, fmt.Sprintf("the endpoint answered %d: redirects are not followed", code)
+	default:
+		return code, fmt.Sprintf("the endpoint answered %d", code)
+	}
+}
+
+// describe says why a request got no answer, without the request's method
+// and URL that net/http puts around it.
+func (d *Dispatcher) describe(err error) string {
+	var refused *refusedError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &refused):
+		return refused.Error()
+	case d.cut.Err() != nil:
+		return "the server shut down during the attempt"
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return fmt.Sprintf("no answer within %s", d.opts.Timeout)
+	}
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		return urlErr.Err.Error()
+	}
+	return err.Error()
+}
