@@ -190,6 +190,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, 
 		})
 	}
 	var stopping atomic.Bool
+	// Subscriptions end when the server begins to stop: Shutdown waits
+	// for event streams, which would otherwise hold it for its whole
+	// grace period, and never touches WebSockets.
+	streamsCtx, stopStreams := context.WithCancel(context.Background())
+	defer stopStreams()
 	app := app{
 		// A repeat of an idempotent request is answered by its kept
 		// outcome, never by the store.
@@ -202,6 +207,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, 
 		guard:       access.NewGuard(store, cfg.RateLimit, log),
 		limits:      graph.Limits{MaxComplexity: cfg.MaxComplexity, MaxDepth: cfg.MaxDepth},
 		corsOrigins: cfg.CORSOrigins,
+		stop:        streamsCtx,
 		log:         log,
 		metrics:     metrics,
 		ready: func(ctx context.Context) error {
@@ -236,6 +242,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, 
 	}
 	log.Info("shutting down")
 	stopping.Store(true)
+	stopStreams()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
@@ -254,6 +261,7 @@ type app struct {
 	webhooks    *webhook.Service
 	limits      graph.Limits
 	corsOrigins []string
+	stop        context.Context // ends when the server begins to stop, and every stream and subscription with it
 	log         *slog.Logger
 	metrics     *observe.Metrics
 	ready       func(context.Context) error // returns nil when the database can serve
@@ -263,7 +271,8 @@ type app struct {
 func (a app) handler() http.Handler {
 	mux := http.NewServeMux()
 	rest.New(a.svc, a.guard, a.keeper, a.log).Register(mux)
-	gql := graph.NewHandler(a.svc, a.guard, a.keeper, a.limits, a.log)
+	gql := graph.NewHandler(graph.Options{Service: a.svc, Guard: a.guard, Keeper: a.keeper, Limits: a.limits, Log: a.log,
+		Feed: a.feed, Hub: a.hub, Streams: a.streams, Origins: a.corsOrigins, Stop: a.stop})
 	mux.Handle("/query", gql)
 	mux.Handle("/graphql", gql)
 	// GET /{$} rather than "/", which would swallow every 404 and 405.

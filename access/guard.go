@@ -69,10 +69,19 @@ func NewGuard(store Store, perSecond float64, log *slog.Logger) *Guard {
 // r's context carrying the principal, or an error with code
 // CodeUnauthenticated or CodeRateLimited.
 func (g *Guard) Admit(r *http.Request, h http.Header) (context.Context, error) {
-	ctx := r.Context()
-	accessKey := r.Header.Get(AccessKeyHeader)
+	return g.AdmitKey(r.Context(), r.Header.Get(AccessKeyHeader), r.Header.Get(SecretKeyHeader), h)
+}
+
+// AdmitKey is Admit for credentials that come other than in a request's
+// headers: in a WebSocket's connection_init message, or kept for each
+// operation sent over the socket. It returns ctx carrying the principal;
+// h, when not nil, gets the X-RateLimit-* headers.
+func (g *Guard) AdmitKey(ctx context.Context, accessKey, secret string, h http.Header) (context.Context, error) {
+	if h == nil {
+		h = http.Header{}
+	}
 	now := time.Now()
-	key, err := g.authenticate(ctx, accessKey, r.Header.Get(SecretKeyHeader), now)
+	key, err := g.authenticate(ctx, accessKey, secret, now)
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,6 @@ package graph_test
 import (
 	"bytes"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -24,7 +23,6 @@ import (
 	"tasksapi/graph"
 	"tasksapi/idempotency"
 	"tasksapi/internal/benchdb"
-	"tasksapi/task"
 )
 
 // The queries measured, as a frontend would send them.
@@ -49,7 +47,7 @@ func TestMain(m *testing.M) {
 // the server with every field executed by gqlgen ("gqlgen").
 var benchHandlers = []struct {
 	name string
-	new  func(task.Service, *access.Guard, *idempotency.Keeper, graph.Limits, *slog.Logger) http.Handler
+	new  func(graph.Options) http.Handler
 }{
 	{"plan", graph.NewHandler},
 	{"gqlgen", graph.NewGqlgenHandler},
@@ -64,8 +62,8 @@ func benchQuery(b *testing.B, query string, vars func(n int) map[string]any) {
 			b.Run(size.Name+"/"+handler.name, func(b *testing.B) {
 				d := size.Load(b)
 				log := discardLogger()
-				h := handler.new(d.Store, access.NewGuard(d.Store, 0, log), idempotency.New(d.Store, idempotency.DefaultTTL, log),
-					graph.DefaultLimits, log)
+				h := handler.new(graph.Options{Service: d.Store, Guard: access.NewGuard(d.Store, 0, log),
+					Keeper: idempotency.New(d.Store, idempotency.DefaultTTL, log), Limits: graph.DefaultLimits, Log: log})
 				benchPost(b, h, d.Creds, query, vars(d.N))
 			})
 		}

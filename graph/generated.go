@@ -10,6 +10,7 @@ import (
 	"math"
 	"strconv"
 	"sync/atomic"
+	"tasksapi/feed"
 	"tasksapi/task"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -30,6 +31,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
 }
 
 type DirectiveRoot struct {
@@ -51,8 +53,13 @@ type ComplexityRoot struct {
 
 	Query struct {
 		Task            func(childComplexity int, id string) int
+		TaskChanges     func(childComplexity int, after *int64, first *int) int
 		Tasks           func(childComplexity int, filter *task.Filter, pageSize *int, pageIndex *int, sortBy *task.SortField, sortOrder *task.SortOrder) int
 		TasksConnection func(childComplexity int, filter *task.Filter, first *int, after *string, sortBy *task.SortField, sortOrder *task.SortOrder) int
+	}
+
+	Subscription struct {
+		TaskChanged func(childComplexity int, after *int64) int
 	}
 
 	Task struct {
@@ -73,6 +80,22 @@ type ComplexityRoot struct {
 		Title          func(childComplexity int) int
 		UpdatedAt      func(childComplexity int) int
 		Version        func(childComplexity int) int
+	}
+
+	TaskChange struct {
+		At     func(childComplexity int) int
+		Fields func(childComplexity int) int
+		Seq    func(childComplexity int) int
+		Task   func(childComplexity int) int
+		TaskID func(childComplexity int) int
+		Type   func(childComplexity int) int
+	}
+
+	TaskChangePage struct {
+		Changes func(childComplexity int) int
+		HasMore func(childComplexity int) int
+		HeadSeq func(childComplexity int) int
+		LastSeq func(childComplexity int) int
 	}
 
 	TaskConnection struct {
@@ -109,6 +132,10 @@ type QueryResolver interface {
 	Tasks(ctx context.Context, filter *task.Filter, pageSize *int, pageIndex *int, sortBy *task.SortField, sortOrder *task.SortOrder) (*task.Page, error)
 	TasksConnection(ctx context.Context, filter *task.Filter, first *int, after *string, sortBy *task.SortField, sortOrder *task.SortOrder) (*task.Connection, error)
 	Task(ctx context.Context, id string) (*task.Task, error)
+	TaskChanges(ctx context.Context, after *int64, first *int) (*feed.Page, error)
+}
+type SubscriptionResolver interface {
+	TaskChanged(ctx context.Context, after *int64) (<-chan *feed.Change, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -199,6 +226,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Task(childComplexity, args["id"].(string)), true
+	case "Query.taskChanges":
+		if e.ComplexityRoot.Query.TaskChanges == nil {
+			break
+		}
+
+		args, err := ec.field_Query_taskChanges_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.TaskChanges(childComplexity, args["after"].(*int64), args["first"].(*int)), true
 	case "Query.tasks":
 		if e.ComplexityRoot.Query.Tasks == nil {
 			break
@@ -221,6 +259,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.TasksConnection(childComplexity, args["filter"].(*task.Filter), args["first"].(*int), args["after"].(*string), args["sortBy"].(*task.SortField), args["sortOrder"].(*task.SortOrder)), true
+
+	case "Subscription.taskChanged":
+		if e.ComplexityRoot.Subscription.TaskChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_taskChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.TaskChanged(childComplexity, args["after"].(*int64)), true
 
 	case "Task.activityType":
 		if e.ComplexityRoot.Task.ActivityType == nil {
@@ -324,6 +374,68 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Task.Version(childComplexity), true
+
+	case "TaskChange.at":
+		if e.ComplexityRoot.TaskChange.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskChange.At(childComplexity), true
+	case "TaskChange.changedFields":
+		if e.ComplexityRoot.TaskChange.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskChange.Fields(childComplexity), true
+	case "TaskChange.seq":
+		if e.ComplexityRoot.TaskChange.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskChange.Seq(childComplexity), true
+	case "TaskChange.task":
+		if e.ComplexityRoot.TaskChange.Task == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskChange.Task(childComplexity), true
+	case "TaskChange.taskId":
+		if e.ComplexityRoot.TaskChange.TaskID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskChange.TaskID(childComplexity), true
+	case "TaskChange.type":
+		if e.ComplexityRoot.TaskChange.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskChange.Type(childComplexity), true
+
+	case "TaskChangePage.changes":
+		if e.ComplexityRoot.TaskChangePage.Changes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskChangePage.Changes(childComplexity), true
+	case "TaskChangePage.hasMore":
+		if e.ComplexityRoot.TaskChangePage.HasMore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskChangePage.HasMore(childComplexity), true
+	case "TaskChangePage.headSeq":
+		if e.ComplexityRoot.TaskChangePage.HeadSeq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskChangePage.HeadSeq(childComplexity), true
+	case "TaskChangePage.lastSeq":
+		if e.ComplexityRoot.TaskChangePage.LastSeq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskChangePage.LastSeq(childComplexity), true
 
 	case "TaskConnection.edges":
 		if e.ComplexityRoot.TaskConnection.Edges == nil {
@@ -456,6 +568,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				Data: buf.Bytes(),
 			}
 		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -492,6 +621,12 @@ scalar DateTime
 A calendar day, written ` + "`" + `YYYY-MM-DD` + "`" + ` (for example ` + "`" + `2026-07-15` + "`" + `). Any other form is refused.
 """
 scalar Date
+
+"""
+A position in the change feed: an integer from 0 to 2^53 - 1 (the largest a JSON number carries
+exactly in every client), written as a JSON number. 0 stands before the first change.
+"""
+scalar Seq
 
 "The entry points for reading tasks."
 type Query {
@@ -534,6 +669,43 @@ type Query {
     "The task's id (the same number as ` + "`" + `activityId` + "`" + `)."
     id: ID!
   ): Task
+
+  """
+  The organisation's changes after ` + "`" + `after` + "`" + `, oldest first: every create, every change that altered a
+  value and every delete, each once, in the order they committed. Pass ` + "`" + `lastSeq` + "`" + ` as ` + "`" + `after` + "`" + ` to read
+  on; no change is ever skipped or repeated, even while others write. To see a snapshot and then
+  everything after it, read ` + "`" + `headSeq` + "`" + `, then the list, then subscribe to ` + "`" + `taskChanged` + "`" + ` after that
+  ` + "`" + `headSeq` + "`" + `. Changes are kept for 30 days unless the server is set otherwise: a read from a point
+  whose changes are no longer kept is an error with ` + "`" + `extensions.code` + "`" + ` ` + "`" + `CHANGES_EXPIRED` + "`" + `; read the
+  list again and follow the feed from its ` + "`" + `headSeq` + "`" + `.
+  """
+  taskChanges(
+    "Only changes after this seq. 0 or null: from the oldest change kept."
+    after: Seq = 0
+    "Changes per page, 1 to 1000; larger values are served as 1000. Null means 100."
+    first: Int = 100
+  ): TaskChangePage!
+}
+
+"""
+Live updates, served at the GraphQL endpoint over WebSocket (the ` + "`" + `graphql-transport-ws` + "`" + `
+subprotocol, with the key in the ` + "`" + `connection_init` + "`" + ` payload or on the upgrade request) and as
+server-sent events (the graphql-sse protocol: a POST with ` + "`" + `Accept: text/event-stream` + "`" + `, the key in
+headers). A key holds at most 100 subscriptions and change streams together unless the server is
+set otherwise; one more is an error with ` + "`" + `extensions.code` + "`" + ` ` + "`" + `TOO_MANY_SUBSCRIPTIONS` + "`" + `.
+"""
+type Subscription {
+  """
+  Each change of the organisation's tasks, in seq order, each once: first those already recorded
+  after ` + "`" + `after` + "`" + `, then each new one as it commits. After a disconnect, subscribe again with the seq
+  of the last change handled as ` + "`" + `after` + "`" + ` to miss nothing. A subscription from a point whose changes
+  are no longer kept ends with an error of code ` + "`" + `CHANGES_EXPIRED` + "`" + `. A client that does not read what
+  it is sent for 30 seconds is disconnected; it can resume from its last seq.
+  """
+  taskChanged(
+    "Only changes after this seq; omit it to start from now (the organisation's newest change)."
+    after: Seq
+  ): TaskChange!
 }
 
 """
@@ -674,6 +846,47 @@ type PageInfo {
   startCursor: String
   "The cursor of the page's last task, to pass as ` + "`" + `after` + "`" + ` for the next page; null when the page is empty."
   endCursor: String
+}
+
+"A run of the organisation's changes, oldest first."
+type TaskChangePage {
+  "The changes after ` + "`" + `after` + "`" + `, at most ` + "`" + `first` + "`" + ` of them, in seq order."
+  changes: [TaskChange!]!
+  "The seq of the page's last change, or ` + "`" + `after` + "`" + ` when the page is empty: pass it as ` + "`" + `after` + "`" + ` to read on."
+  lastSeq: Seq!
+  "The seq of the organisation's newest change; 0 when it has none."
+  headSeq: Seq!
+  "Whether changes after ` + "`" + `lastSeq` + "`" + ` exist now."
+  hasMore: Boolean!
+}
+
+"One create, change or delete of a task, recorded in the same transaction as the write."
+type TaskChange {
+  "The change's position in the feed: strictly increasing in commit order, not necessarily consecutive."
+  seq: Seq!
+  "What the change did."
+  type: TaskChangeType!
+  "The id of the task written."
+  taskId: ID!
+  "When the change was committed (UTC)."
+  at: DateTime!
+  """
+  For ` + "`" + `UPDATED` + "`" + `: the fields whose values changed, sorted, derived ones (` + "`" + `dueDate` + "`" + `, ` + "`" + `completedAt` + "`" + `)
+  included, never ` + "`" + `version` + "`" + ` or ` + "`" + `updatedAt` + "`" + `. Empty for ` + "`" + `CREATED` + "`" + ` and ` + "`" + `DELETED` + "`" + `.
+  """
+  changedFields: [String!]!
+  "The task as it was right after the change; null for ` + "`" + `DELETED` + "`" + `."
+  task: Task
+}
+
+"What a change did to its task."
+enum TaskChangeType {
+  "The task was created."
+  CREATED
+  "The task was changed: see ` + "`" + `changedFields` + "`" + `."
+  UPDATED
+  "The task was deleted."
+  DELETED
 }
 
 "Narrows a task list; every field that is set must match."
@@ -863,6 +1076,38 @@ func (ec *executionContext) childFields_Task(ctx context.Context, field graphql.
 		return ec.fieldContext_Task_version(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Task", field.Name)
+}
+
+func (ec *executionContext) childFields_TaskChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "seq":
+		return ec.fieldContext_TaskChange_seq(ctx, field)
+	case "type":
+		return ec.fieldContext_TaskChange_type(ctx, field)
+	case "taskId":
+		return ec.fieldContext_TaskChange_taskId(ctx, field)
+	case "at":
+		return ec.fieldContext_TaskChange_at(ctx, field)
+	case "changedFields":
+		return ec.fieldContext_TaskChange_changedFields(ctx, field)
+	case "task":
+		return ec.fieldContext_TaskChange_task(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaskChange", field.Name)
+}
+
+func (ec *executionContext) childFields_TaskChangePage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "changes":
+		return ec.fieldContext_TaskChangePage_changes(ctx, field)
+	case "lastSeq":
+		return ec.fieldContext_TaskChangePage_lastSeq(ctx, field)
+	case "headSeq":
+		return ec.fieldContext_TaskChangePage_headSeq(ctx, field)
+	case "hasMore":
+		return ec.fieldContext_TaskChangePage_hasMore(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaskChangePage", field.Name)
 }
 
 func (ec *executionContext) childFields_TaskConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1101,6 +1346,28 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_taskChanges_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOSeq2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_task_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1204,6 +1471,20 @@ func (ec *executionContext) field_Query_tasks_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["sortOrder"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_taskChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOSeq2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
 	return args, nil
 }
 
@@ -1637,6 +1918,50 @@ func (ec *executionContext) fieldContext_Query_task(ctx context.Context, field g
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_taskChanges(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_taskChanges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().TaskChanges(ctx, fc.Args["after"].(*int64), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *feed.Page) graphql.Marshaler {
+			return ec.marshalNTaskChangePage2ᚖtasksapiᚋfeedᚐPage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_taskChanges(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TaskChangePage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_taskChanges_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1709,6 +2034,50 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_taskChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_taskChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().TaskChanged(ctx, fc.Args["after"].(*int64))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *feed.Change) graphql.Marshaler {
+			return ec.marshalNTaskChange2ᚖtasksapiᚋfeedᚐChange(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_taskChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TaskChange(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_taskChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -2125,6 +2494,254 @@ func (ec *executionContext) _Task_version(ctx context.Context, field graphql.Col
 }
 func (ec *executionContext) fieldContext_Task_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Task", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TaskChange_seq(ctx context.Context, field graphql.CollectedField, obj *feed.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaskChange_seq(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNSeq2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaskChange_seq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TaskChange", field, false, false, "Seq")
+}
+
+func (ec *executionContext) _TaskChange_type(ctx context.Context, field graphql.CollectedField, obj *feed.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaskChange_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v feed.Type) graphql.Marshaler {
+			return ec.marshalNTaskChangeType2tasksapiᚋfeedᚐType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaskChange_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TaskChange", field, false, false, "TaskChangeType")
+}
+
+func (ec *executionContext) _TaskChange_taskId(ctx context.Context, field graphql.CollectedField, obj *feed.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaskChange_taskId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TaskID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaskChange_taskId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TaskChange", field, false, false, "ID")
+}
+
+func (ec *executionContext) _TaskChange_at(ctx context.Context, field graphql.CollectedField, obj *feed.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaskChange_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v task.DateTime) graphql.Marshaler {
+			return ec.marshalNDateTime2tasksapiᚋtaskᚐDateTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaskChange_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TaskChange", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _TaskChange_changedFields(ctx context.Context, field graphql.CollectedField, obj *feed.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaskChange_changedFields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaskChange_changedFields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TaskChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _TaskChange_task(ctx context.Context, field graphql.CollectedField, obj *feed.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaskChange_task(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Task, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *task.Task) graphql.Marshaler {
+			return ec.marshalOTask2ᚖtasksapiᚋtaskᚐTask(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TaskChange_task(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TaskChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Task(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TaskChangePage_changes(ctx context.Context, field graphql.CollectedField, obj *feed.Page) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaskChangePage_changes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Changes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []feed.Change) graphql.Marshaler {
+			return ec.marshalNTaskChange2ᚕtasksapiᚋfeedᚐChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaskChangePage_changes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TaskChangePage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TaskChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TaskChangePage_lastSeq(ctx context.Context, field graphql.CollectedField, obj *feed.Page) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaskChangePage_lastSeq(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastSeq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNSeq2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaskChangePage_lastSeq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TaskChangePage", field, false, false, "Seq")
+}
+
+func (ec *executionContext) _TaskChangePage_headSeq(ctx context.Context, field graphql.CollectedField, obj *feed.Page) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaskChangePage_headSeq(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HeadSeq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNSeq2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaskChangePage_headSeq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TaskChangePage", field, false, false, "Seq")
+}
+
+func (ec *executionContext) _TaskChangePage_hasMore(ctx context.Context, field graphql.CollectedField, obj *feed.Page) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaskChangePage_hasMore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HasMore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaskChangePage_hasMore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TaskChangePage", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _TaskConnection_edges(ctx context.Context, field graphql.CollectedField, obj *task.Connection) (ret graphql.Marshaler) {
@@ -3926,6 +4543,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_task(ctx, field)
 				})
+		case "taskChanges":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_taskChanges(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -3955,6 +4578,26 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	}
 
 	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "taskChanged":
+		return ec._Subscription_taskChanged(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
 }
 
 var taskImplementors = []string{"Task"}
@@ -4055,6 +4698,112 @@ func (ec *executionContext) _Task(ctx context.Context, sel ast.SelectionSet, obj
 			}
 		case "version":
 			out.Values[i] = ec._Task_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var taskChangeImplementors = []string{"TaskChange"}
+
+func (ec *executionContext) _TaskChange(ctx context.Context, sel ast.SelectionSet, obj *feed.Change) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, taskChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TaskChange")
+		case "seq":
+			out.Values[i] = ec._TaskChange_seq(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._TaskChange_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "taskId":
+			out.Values[i] = ec._TaskChange_taskId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._TaskChange_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changedFields":
+			out.Values[i] = ec._TaskChange_changedFields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "task":
+			out.Values[i] = ec._TaskChange_task(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var taskChangePageImplementors = []string{"TaskChangePage"}
+
+func (ec *executionContext) _TaskChangePage(ctx context.Context, sel ast.SelectionSet, obj *feed.Page) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, taskChangePageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TaskChangePage")
+		case "changes":
+			out.Values[i] = ec._TaskChangePage_changes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastSeq":
+			out.Values[i] = ec._TaskChangePage_lastSeq(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "headSeq":
+			out.Values[i] = ec._TaskChangePage_headSeq(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hasMore":
+			out.Values[i] = ec._TaskChangePage_hasMore(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -4690,6 +5439,20 @@ func (ec *executionContext) marshalNPageInfo2tasksapiᚋtaskᚐPageInfo(ctx cont
 	return ec._PageInfo(ctx, sel, &v)
 }
 
+func (ec *executionContext) unmarshalNSeq2int64(ctx context.Context, v any) (int64, error) {
+	res, err := UnmarshalSeq(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSeq2int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
+	_ = sel
+	res := MarshalSeq(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Seq!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -4702,6 +5465,35 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNTask2tasksapiᚋtaskᚐTask(ctx context.Context, sel ast.SelectionSet, v task.Task) graphql.Marshaler {
@@ -4731,6 +5523,70 @@ func (ec *executionContext) marshalNTask2ᚖtasksapiᚋtaskᚐTask(ctx context.C
 	}
 	return ec._Task(ctx, sel, v)
 }
+
+func (ec *executionContext) marshalNTaskChange2tasksapiᚋfeedᚐChange(ctx context.Context, sel ast.SelectionSet, v feed.Change) graphql.Marshaler {
+	return ec._TaskChange(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNTaskChange2ᚕtasksapiᚋfeedᚐChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []feed.Change) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTaskChange2tasksapiᚋfeedᚐChange(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTaskChange2ᚖtasksapiᚋfeedᚐChange(ctx context.Context, sel ast.SelectionSet, v *feed.Change) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TaskChange!")
+		return graphql.Null
+	}
+	return ec._TaskChange(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNTaskChangePage2ᚖtasksapiᚋfeedᚐPage(ctx context.Context, sel ast.SelectionSet, v *feed.Page) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TaskChangePage!")
+		return graphql.Null
+	}
+	return ec._TaskChangePage(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNTaskChangeType2tasksapiᚋfeedᚐType(ctx context.Context, v any) (feed.Type, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNTaskChangeType2tasksapiᚋfeedᚐType[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTaskChangeType2tasksapiᚋfeedᚐType(ctx context.Context, sel ast.SelectionSet, v feed.Type) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNTaskChangeType2tasksapiᚋfeedᚐType[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "TaskChangeType!")
+	}
+	return res
+}
+
+var (
+	unmarshalNTaskChangeType2tasksapiᚋfeedᚐType = map[string]feed.Type{
+		"CREATED": feed.Created,
+		"UPDATED": feed.Updated,
+		"DELETED": feed.Deleted,
+	}
+	marshalNTaskChangeType2tasksapiᚋfeedᚐType = map[feed.Type]string{
+		feed.Created: "CREATED",
+		feed.Updated: "UPDATED",
+		feed.Deleted: "DELETED",
+	}
+)
 
 func (ec *executionContext) marshalNTaskConnection2ᚖtasksapiᚋtaskᚐConnection(ctx context.Context, sel ast.SelectionSet, v *task.Connection) graphql.Marshaler {
 	if v == nil {
@@ -5091,6 +5947,24 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalInt(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOSeq2ᚖint64(ctx context.Context, v any) (*int64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := UnmarshalSeq(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSeq2ᚖint64(ctx context.Context, sel ast.SelectionSet, v *int64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := MarshalSeq(*v)
 	return res
 }
 

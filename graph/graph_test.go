@@ -87,7 +87,8 @@ func keyHeaders(key access.Credentials) []client.Option {
 // limits and no rate limit; store authenticates the keys and keeps the
 // outcomes of Idempotency-Keys.
 func newHandler(svc task.Service, store *db.Store, log *slog.Logger) http.Handler {
-	return graph.NewHandler(svc, access.NewGuard(store, 0, log), newKeeper(store, log), graph.DefaultLimits, log)
+	return graph.NewHandler(graph.Options{Service: svc, Guard: access.NewGuard(store, 0, log), Keeper: newKeeper(store, log),
+		Limits: graph.DefaultLimits, Log: log})
 }
 
 // newKeeper keeps the outcomes of Idempotency-Keys in store, as the server
@@ -1096,7 +1097,8 @@ func TestAFaultWhileAdmittingIsLoggedAndHiddenBehindA500(t *testing.T) {
 	key := newTenant(t, store, "acme").key
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	endpoint := startServer(t, graph.NewHandler(store, access.NewGuard(failingKeys{store}, 0, log), newKeeper(store, log), graph.DefaultLimits, log))
+	endpoint := startServer(t, graph.NewHandler(graph.Options{Service: store, Guard: access.NewGuard(failingKeys{store}, 0, log),
+		Keeper: newKeeper(store, log), Limits: graph.DefaultLimits, Log: log}))
 
 	r := postQuery(t, endpoint, &key, `{ tasks { totalRecords } }`)
 	if r.status != http.StatusInternalServerError {

@@ -4,17 +4,21 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"tasksapi/access"
+	"tasksapi/feed"
 	"tasksapi/idempotency"
 	"tasksapi/observe"
 	"tasksapi/task"
@@ -30,6 +34,9 @@ const (
 	codeKeyReused       = "IDEMPOTENCY_KEY_REUSED"
 	codeKeyInUse        = "IDEMPOTENCY_KEY_IN_USE"
 	codeInternal        = "INTERNAL_SERVER_ERROR"
+	codeExpired         = "CHANGES_EXPIRED"
+	codeTooManyStreams  = "TOO_MANY_SUBSCRIPTIONS"
+	codeForbidden       = "FORBIDDEN"
 )
 
 // internalMessage is all a client learns of a fault; the detail is logged.
@@ -41,46 +48,99 @@ type Limits struct {
 	MaxDepth      int // nesting of selections, introspection included
 }
 
-// DefaultLimits let a full page of 100 tasks with every field through, and
-// the playground's own schema query.
+// DefaultLimits let a full page of 100 tasks with every field through, a
+// page of 1000 changes with most fields (see changesCost), and the
+// playground's own schema query.
 var DefaultLimits = Limits{MaxComplexity: 2500, MaxDepth: 15}
 
-// NewHandler returns the GraphQL endpoint over svc: queries by GET and
-// POST, mutations by POST only. guard admits each request. Statuses and
-// media types follow the GraphQL-over-HTTP specification (see
-// httpTransport): under application/json, the default, every well-formed
-// request is a 200 with its errors in the body; under
-// application/graphql-response+json a request error is a 400. Refusals
-// before GraphQL (401, 429, 413) keep their own statuses under both.
-// keeper holds the Idempotency-Keys of mutations; svc must answer a
-// repeat's writes from its kept outcome (idempotency.Service).
-func NewHandler(svc task.Service, guard *access.Guard, keeper *idempotency.Keeper, limits Limits, log *slog.Logger) http.Handler {
-	return newHandler(svc, guard, keeper, limits, log, &planReads{})
+// Options are what the GraphQL endpoint is made of.
+type Options struct {
+	// Service holds the tasks; it must answer a repeated write from its
+	// kept outcome (idempotency.Service).
+	Service task.Service
+	// Guard admits each request, socket and operation on a socket.
+	Guard *access.Guard
+	// Keeper holds the Idempotency-Keys of mutations.
+	Keeper *idempotency.Keeper
+	Limits Limits
+	Log    *slog.Logger
+
+	// Feed, Hub and Streams serve the change feed: taskChanges reads
+	// Feed, and each taskChanged subscription follows Hub and holds a
+	// place among its key's Streams.
+	Feed    feed.Reader
+	Hub     *feed.Hub
+	Streams *feed.Streams
+	// Origins are the browser origins that may open a WebSocket, as the
+	// server's CORS origins are written ("*": any); see allowedOrigin.
+	Origins []string
+	// Stop ends when the server begins to stop: every socket is then
+	// closed with 1001 (going away) and every event stream ended. Nil
+	// means never.
+	Stop context.Context
+	// InitTimeout is how long a socket may go without connection_init
+	// (0: DefaultInitTimeout); SendTimeout how long a write to a
+	// subscriber may block (0: DefaultSendTimeout).
+	InitTimeout time.Duration
+	SendTimeout time.Duration
+}
+
+// NewHandler returns the GraphQL endpoint: queries by GET and POST,
+// mutations by POST only, and every operation over WebSocket
+// (graphql-transport-ws) and, but mutations, as server-sent events
+// (graphql-sse). The guard admits each request. Statuses and media types
+// follow the GraphQL-over-HTTP specification (see httpTransport): under
+// application/json, the default, every well-formed request is a 200 with
+// its errors in the body; under application/graphql-response+json a
+// request error is a 400. Refusals before GraphQL (401, 429, 413) keep
+// their own statuses under both.
+func NewHandler(o Options) http.Handler {
+	return newHandler(o, &planReads{})
 }
 
 // newHandler is NewHandler with reads answered by plans, or with no plans
 // (plans nil) by gqlgen alone.
-func newHandler(svc task.Service, guard *access.Guard, keeper *idempotency.Keeper, limits Limits, log *slog.Logger,
-	plans *planReads,
-) http.Handler {
-	cfg := Config{Resolvers: &Resolver{Service: svc, Log: log}}
+func newHandler(o Options, plans *planReads) http.Handler {
+	if o.Stop == nil {
+		o.Stop = context.Background()
+	}
+	if o.InitTimeout == 0 {
+		o.InitTimeout = DefaultInitTimeout
+	}
+	if o.SendTimeout == 0 {
+		o.SendTimeout = DefaultSendTimeout
+	}
+	log, guard := o.Log, o.Guard
+	cfg := Config{Resolvers: &Resolver{Service: o.Service, Log: log, Feed: o.Feed, Hub: o.Hub, Streams: o.Streams}}
 	cfg.Complexity.Query.Tasks = func(child int, _ *task.Filter, pageSize *int, _ *int, _ *task.SortField, _ *task.SortOrder) int {
 		return 1 + pageCost(pageSize, child)
 	}
 	cfg.Complexity.Query.TasksConnection = func(child int, _ *task.Filter, first *int, _ *string, _ *task.SortField, _ *task.SortOrder) int {
 		return 1 + pageCost(first, child)
 	}
+	cfg.Complexity.Query.TaskChanges = func(child int, _ *int64, first *int) int {
+		return 1 + changesCost(first, child)
+	}
 	schema := NewExecutableSchema(cfg)
 	srv := handler.New(schema)
-	srv.AddTransport(httpTransport{keeper: keeper, log: log})
+	// The first transport that takes a request serves it: a POST asking
+	// for events before plain HTTP, which takes any request but an upgrade.
+	srv.AddTransport(sseTransport{log: log, stop: o.Stop, sendTimeout: o.SendTimeout})
+	srv.AddTransport(httpTransport{keeper: o.Keeper, log: log})
+	srv.AddTransport(transport.Websocket{
+		Implementation:   sockets{initTimeout: o.InitTimeout, sendTimeout: o.SendTimeout, stop: o.Stop},
+		InitFunc:         initSocket(guard, log),
+		ErrorFunc:        socketReadFailed,
+		PingPongInterval: pingInterval,
+	})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetDisableSuggestion(true)
 	srv.SetParserTokenLimit(maxTokens)
 	srv.Use(sizeLimit{})
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
-	srv.Use(extension.FixedComplexityLimit(limits.MaxComplexity))
-	srv.Use(depthLimit{max: limits.MaxDepth})
+	srv.Use(extension.FixedComplexityLimit(o.Limits.MaxComplexity))
+	srv.Use(depthLimit{max: o.Limits.MaxDepth})
 
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		log.ErrorContext(ctx, "graphql panic", "panic", p)
@@ -91,6 +151,22 @@ func newHandler(svc task.Service, guard *access.Guard, keeper *idempotency.Keepe
 		plans.schema = schema.(*executableSchema)
 		srv.AroundRootFields(plans.intercept)
 	}
+	// Each operation sent over a socket is admitted as a request is.
+	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		sub := subscriberOf(ctx)
+		if sub == nil || sub.kind != feed.KindGraphQLWS {
+			return next(ctx)
+		}
+		accessKey, secret := sub.credentials()
+		admitted, err := guard.AdmitKey(ctx, accessKey, secret, nil)
+		if err != nil {
+			if task.ErrorCode(err) == task.CodeInternal {
+				log.ErrorContext(ctx, "admitting an operation on a socket failed", "err", err)
+			}
+			return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{presentError(ctx, err)}})
+		}
+		return next(admitted)
+	})
 	// The request log and metrics name each operation and count its errors.
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		oc := graphql.GetOperationContext(ctx)
@@ -111,6 +187,24 @@ func newHandler(svc task.Service, guard *access.Guard, keeper *idempotency.Keepe
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		media := responseMediaType(r.Header)
+		if r.Header.Get("Upgrade") != "" {
+			// Checked before the key: a page of a foreign origin learns
+			// nothing of the credentials it tries.
+			if !allowedOrigin(r, o.Origins) {
+				writeRequestError(w, media, http.StatusForbidden, codeForbidden,
+					"WebSockets are not served to this origin")
+				return
+			}
+			if !offersSubprotocol(r.Header) {
+				writeRequestError(w, media, http.StatusBadRequest, codeBadRequest,
+					"GraphQL over WebSocket needs the "+graphqlTransportWS+" subprotocol")
+				return
+			}
+			sub := &subscriber{kind: feed.KindGraphQLWS, stop: o.Stop}
+			sub.setCredentials(r.Header.Get(access.AccessKeyHeader), r.Header.Get(access.SecretKeyHeader))
+			r = r.WithContext(withSubscriber(r.Context(), sub))
+			defer sub.closeLeftOpen()
+		}
 		ctx, err := guard.Admit(r, w.Header())
 		if err != nil {
 			if sentCredentials(r.Header) || task.ErrorCode(err) != task.CodeUnauthenticated {
@@ -119,7 +213,8 @@ func newHandler(svc task.Service, guard *access.Guard, keeper *idempotency.Keepe
 			}
 			// Introspection needs no key, so that the playground can show
 			// the schema before one is entered; the transport refuses
-			// anything else once it has read the operation.
+			// anything else once it has read the operation. A socket may
+			// send its key in connection_init.
 			ctx = withAnonymousRefusal(r.Context(), err)
 		}
 		srv.ServeHTTP(w, r.WithContext(ctx))
@@ -167,6 +262,26 @@ func introspectionOnly(oc *graphql.OperationContext) bool {
 // pageCost counts a page's selection once per task it can hold.
 func pageCost(size *int, child int) int { return task.PageSize(size) * child }
 
+// changesCost counts a page of changes' selection once per ten changes it
+// can hold. Counting it once per change, as pageCost does a page of
+// tasks, would let no page over about 90 changes with every field, nor
+// any page of 1000, through the default limit: the largest legitimate
+// read, a page of 1000 changes (REST's largest too) with every field of
+// the change and nearly all of its task's, would cost 28,000. Counted so,
+// that page costs about 2,500 and passes, while two of them, or an alias
+// flood of smaller pages, do not: a request reads at most about 1000
+// changes' worth of fields.
+func changesCost(first *int, child int) int {
+	q, err := feed.Params{Limit: first}.Query()
+	if err != nil {
+		return child // refused by the resolver
+	}
+	return (q.Limit*child + changesPerCount - 1) / changesPerCount
+}
+
+// changesPerCount is how many changes of a page count as one.
+const changesPerCount = 10
+
 // writeRefusal answers a request that was refused before its operation
 // ran, by the guard or under its Idempotency-Key: the HTTP status says
 // why, under either media type, and the body is one GraphQL error with the
@@ -202,7 +317,7 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	switch te.Code {
 	case task.CodeInvalid:
 		// A scalar's error names no field: the field is where it was found.
-		message, fields := te.Messages(func(name string) string { return name }, lastFieldName(gqlErr.Path))
+		message, fields := te.Messages(graphQLName, lastFieldName(gqlErr.Path))
 		gqlErr.Message = message
 		gqlErr.Extensions = map[string]any{"code": codeBadUserInput, "fields": fields}
 	case task.CodeNotFound:
@@ -211,11 +326,37 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	case task.CodeVersionConflict:
 		gqlErr.Message = te.Message
 		gqlErr.Extensions = map[string]any{"code": codeVersionConflict, "currentVersion": te.CurrentVersion}
+	case task.CodeExpired:
+		// The domain's message names REST's head_seq.
+		gqlErr.Message = "Changes after this point are no longer kept: read the list again and follow the feed from its headSeq"
+		gqlErr.Extensions = map[string]any{"code": codeExpired}
+	case task.CodeTooManySubscriptions:
+		gqlErr.Message = te.Message
+		gqlErr.Extensions = map[string]any{"code": codeTooManyStreams}
+	// Refusals of the guard reach here only for operations on a socket;
+	// a request's are written by writeRefusal.
+	case task.CodeUnauthenticated:
+		gqlErr.Message = te.Message
+		gqlErr.Extensions = map[string]any{"code": codeUnauthenticated}
+	case task.CodeRateLimited:
+		gqlErr.Message = te.Message
+		gqlErr.Extensions = map[string]any{"code": codeRateLimited,
+			"retryAfter": int(math.Ceil(te.RetryAfter.Seconds()))}
 	default:
 		gqlErr.Message = internalMessage
 		gqlErr.Extensions = map[string]any{"code": codeInternal}
 	}
 	return gqlErr
+}
+
+// graphQLName is a domain field's name in GraphQL: its own, but for the
+// change feed's page size, limit in the domain (and REST) and first in
+// GraphQL, as in every GraphQL connection.
+func graphQLName(field string) string {
+	if field == "limit" {
+		return "first"
+	}
+	return field
 }
 
 func lastFieldName(path ast.Path) string {

@@ -41,7 +41,7 @@ func newHTTPServer(t *testing.T, store *db.Store, guard *access.Guard, limits gr
 	if guard == nil {
 		guard = access.NewGuard(store, 0, log)
 	}
-	return startServer(t, graph.NewHandler(store, guard, newKeeper(store, log), limits, log))
+	return startServer(t, graph.NewHandler(graph.Options{Service: store, Guard: guard, Keeper: newKeeper(store, log), Limits: limits, Log: log}))
 }
 
 // reply is an HTTP response of the GraphQL endpoint, its body decoded.
@@ -649,7 +649,8 @@ func TestAChunkedBodyOver1MiBIsRefusedWith413(t *testing.T) {
 	store := openStore(t)
 	key := newTenant(t, store, "acme").key
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h := graph.NewHandler(store, access.NewGuard(store, 0, log), newKeeper(store, log), graph.DefaultLimits, log)
+	h := graph.NewHandler(graph.Options{Service: store, Guard: access.NewGuard(store, 0, log), Keeper: newKeeper(store, log),
+		Limits: graph.DefaultLimits, Log: log})
 	var chunked atomic.Bool
 	endpoint := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		chunked.Store(len(r.TransferEncoding) > 0 && r.TransferEncoding[0] == "chunked")

@@ -58,12 +58,14 @@ func newPlanServers(t *testing.T, svc func(tenant) task.Service) *planServers {
 	log := discardLogger()
 	guard := access.NewGuard(store, 0, log)
 	s := &planServers{key: tn.key}
-	s.planned = graph.NewNotingHandler(svc(tn), guard, newKeeper(store, log), graph.DefaultLimits, log, func(field string) {
+	o := graph.Options{Service: svc(tn), Guard: guard, Keeper: newKeeper(store, log), Limits: graph.DefaultLimits, Log: log}
+	s.planned = graph.NewNotingHandler(o, func(field string) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.fields = append(s.fields, field)
 	})
-	s.gqlgen = graph.NewGqlgenHandler(svc(tn), guard, newKeeper(store, log), graph.DefaultLimits, log)
+	o.Keeper = newKeeper(store, log)
+	s.gqlgen = graph.NewGqlgenHandler(o)
 	return s
 }
 

@@ -6,10 +6,12 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/99designs/gqlgen/graphql"
 
+	"tasksapi/feed"
 	"tasksapi/idempotency"
 	"tasksapi/task"
 )
@@ -18,6 +20,9 @@ import (
 type Resolver struct {
 	Service task.Service
 	Log     *slog.Logger
+	Feed    feed.Reader   // the change feed, paged
+	Hub     *feed.Hub     // the change feed, followed live
+	Streams *feed.Streams // bounds each key's subscriptions
 }
 
 // fail is what a resolver returns for err: a domain error as it is, for
@@ -32,6 +37,11 @@ func (r *Resolver) fail(ctx context.Context, err error) error {
 	if task.ErrorCode(err) != task.CodeInternal {
 		idempotency.Refused(ctx, err)
 		return err
+	}
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		// The client has gone or stopped the operation: no fault, and
+		// nobody to tell.
+		return &task.Error{Code: task.CodeInternal, Message: internalMessage}
 	}
 	r.Log.ErrorContext(ctx, "graphql resolver failed", "field", graphql.GetFieldContext(ctx).Path().String(), "err", err)
 	return &task.Error{Code: task.CodeInternal, Message: internalMessage}

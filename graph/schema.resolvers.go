@@ -8,6 +8,7 @@ package graph
 import (
 	"context"
 	"strconv"
+	"tasksapi/feed"
 	"tasksapi/task"
 )
 
@@ -90,13 +91,39 @@ func (r *queryResolver) Task(ctx context.Context, id string) (*task.Task, error)
 	return &t, nil
 }
 
+// TaskChanges is the resolver for the taskChanges field.
+func (r *queryResolver) TaskChanges(ctx context.Context, after *int64, first *int) (*feed.Page, error) {
+	q, err := feed.Params{After: after, Limit: first}.Query()
+	if err != nil {
+		return nil, r.fail(ctx, err)
+	}
+	page, err := r.Feed.Changes(ctx, q)
+	if err != nil {
+		return nil, r.fail(ctx, err)
+	}
+	return &page, nil
+}
+
+// TaskChanged is the resolver for the taskChanged field.
+func (r *subscriptionResolver) TaskChanged(ctx context.Context, after *int64) (<-chan *feed.Change, error) {
+	changes, err := r.follow(ctx, after)
+	if err != nil {
+		return nil, r.fail(ctx, err)
+	}
+	return changes, nil
+}
+
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// Subscription returns SubscriptionResolver implementation.
+func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
+
 type (
-	mutationResolver struct{ *Resolver }
-	queryResolver    struct{ *Resolver }
+	mutationResolver     struct{ *Resolver }
+	queryResolver        struct{ *Resolver }
+	subscriptionResolver struct{ *Resolver }
 )

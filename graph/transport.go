@@ -54,6 +54,8 @@ const (
 //     and a 400 under application/graphql-response+json, and its body has
 //     no data entry under either, as the operation never ran;
 //   - an operation that ran is a 200 with its data, field errors or not;
+//   - a subscription is a 400: it is served over WebSocket and as
+//     server-sent events (see sockets and sseTransport);
 //   - a mutation by GET is a 405 with Allow: POST, and never runs; a method
 //     other than GET and POST is a 405 with Allow: GET, POST; a POST whose
 //     Content-Type is not application/json is a 415;
@@ -107,6 +109,11 @@ func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 			body = requestErrorBody{Errors: resp.Errors, Extensions: resp.Extensions}
 		}
 		writeResponse(w, media, status, body)
+		return
+	}
+	if opCtx.Operation.Operation == ast.Subscription {
+		writeRequestError(w, media, http.StatusBadRequest, codeBadRequest,
+			"A subscription is served over WebSocket (graphql-transport-ws) or as server-sent events (a POST with Accept: text/event-stream)")
 		return
 	}
 	if r.Method == http.MethodGet && opCtx.Operation.Operation != ast.Query {

@@ -1,0 +1,203 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"tasksapi/access"
+	"tasksapi/feed"
+	"tasksapi/task"
+)
+
+// DefaultSendTimeout is how long a write to a subscriber (a WebSocket
+// message, an event of an event stream, a keep-alive) may block before
+// the subscriber is dropped as too slow. A write blocks only when the
+// client has stopped reading and the connection's buffers are full, so
+// the bound is generous: a client on a bad network keeps its
+// subscriptions, and a stalled one holds a connection for at most this
+// long. It resumes from the last seq it handled.
+const DefaultSendTimeout = 30 * time.Second
+
+// subscriber is one connection that carries subscriptions: a WebSocket
+// (any number of them) or one event stream. Its transport puts it in the
+// context of each operation, and the subscription resolver learns from it
+// what kind of stream it is and, once it ends, why.
+type subscriber struct {
+	kind string          // feed.KindGraphQLWS or feed.KindGraphQLSSE
+	stop context.Context // ends when the server stops
+
+	// tooSlow is set before the connection is dropped for a write that
+	// blocked past the send timeout, so that its subscriptions end with
+	// that reason rather than as closed.
+	tooSlow atomic.Bool
+
+	mu sync.Mutex
+	// A socket's credentials: each operation on it is admitted again,
+	// as each request is (a revoked key starts nothing new, and a key's
+	// rate limit counts what it sends over a socket too).
+	accessKey, secret string
+	// errs are the errors that ended an event stream's subscription, for
+	// its transport to send before it ends the stream.
+	errs gqlerror.List
+	// socket is a WebSocket's connection, once accepted.
+	socket *socket
+}
+
+type subscriberKey struct{}
+
+func withSubscriber(ctx context.Context, s *subscriber) context.Context {
+	return context.WithValue(ctx, subscriberKey{}, s)
+}
+
+// subscriberOf returns the subscriber of a WebSocket or event stream, or
+// nil for a plain request.
+func subscriberOf(ctx context.Context) *subscriber {
+	s, _ := ctx.Value(subscriberKey{}).(*subscriber)
+	return s
+}
+
+func (s *subscriber) setCredentials(accessKey, secret string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.accessKey, s.secret = accessKey, secret
+}
+
+func (s *subscriber) credentials() (accessKey, secret string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accessKey, s.secret
+}
+
+// endReason says why a subscription ends on err: when its context has
+// ended, because the client stopped it or went, was too slow, or the
+// server is stopping; otherwise by err itself.
+func (s *subscriber) endReason(ctx context.Context, err error) string {
+	switch {
+	case ctx.Err() == nil && task.ErrorCode(err) == task.CodeExpired:
+		return feed.EndExpired
+	case ctx.Err() == nil:
+		return feed.EndFailed
+	case s.tooSlow.Load():
+		return feed.EndTooSlow
+	case s.stop.Err() != nil:
+		return feed.EndShutdown
+	default:
+		return feed.EndClosed
+	}
+}
+
+// fail records the error that ends a subscription, for its transport to
+// send: a WebSocket sends it as the subscription's error message, an
+// event stream as a last next event.
+func (s *subscriber) fail(ctx context.Context, err *gqlerror.Error) {
+	if s.kind == feed.KindGraphQLWS {
+		transport.AddSubscriptionError(ctx, err)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.errs = append(s.errs, err)
+}
+
+// failures returns the errors recorded by fail.
+func (s *subscriber) failures() gqlerror.List {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.errs
+}
+
+// follow starts a subscription to the feed of the caller's organisation:
+// the changes after `after`, or when it is nil after the organisation's
+// newest change now. It holds a place among the key's streams until the
+// subscription ends, and refuses one more than the key may hold.
+func (r *Resolver) follow(ctx context.Context, after *int64) (<-chan *feed.Change, error) {
+	sub := subscriberOf(ctx)
+	p, ok := access.FromContext(ctx)
+	if sub == nil || !ok {
+		return nil, errors.New("a subscription without a subscriber or a principal")
+	}
+	q, err := feed.Params{After: after}.Query()
+	if err != nil {
+		return nil, err
+	}
+	stream, err := r.Streams.Open(p.KeyID, sub.kind)
+	if err != nil {
+		return nil, err
+	}
+	changes := make(chan *feed.Change)
+	start, err := r.start(ctx, q.After, after == nil)
+	var f *feed.Follower
+	if err == nil {
+		f, err = r.Hub.Follow(ctx, start)
+	}
+	if err != nil {
+		stream.End(sub.endReason(ctx, err))
+		if ctx.Err() != nil {
+			// Stopped before it started: it ends as a stopped
+			// subscription does, with no error to report.
+			close(changes)
+			return changes, nil
+		}
+		return nil, err
+	}
+	go r.pump(ctx, sub, stream, f, changes)
+	return changes, nil
+}
+
+// start returns the seq a subscription follows from: after, once a read
+// has found its changes still kept (so that a subscription from too far
+// back is refused before it starts, as a read of taskChanges would be),
+// or the organisation's newest seq when the client gave none.
+func (r *Resolver) start(ctx context.Context, after int64, fromNow bool) (int64, error) {
+	if fromNow {
+		page, err := r.Feed.Changes(ctx, feed.Query{After: feed.MaxSeq, Limit: 1})
+		return page.HeadSeq, err
+	}
+	_, err := r.Feed.Changes(ctx, feed.Query{After: after, Limit: 1})
+	return after, err
+}
+
+// followBatch is how many changes a subscription takes from its follower
+// at a time.
+const followBatch = feed.DefaultLimit
+
+// pump sends the follower's changes, one by one, into out until the
+// subscription's context ends, then frees the subscription's place.
+//
+// out is unbuffered: the transport takes a change only once it has
+// written the one before, so a client that reads slowly holds back only
+// its own follower, which then reads on from the store (see feed.Hub),
+// and nothing is queued in memory for it. A transport whose write blocks
+// past its send timeout drops the connection, which ends the context.
+func (r *Resolver) pump(ctx context.Context, sub *subscriber, stream *feed.Stream, f *feed.Follower, out chan<- *feed.Change) {
+	defer close(out)
+	defer f.Close()
+	for {
+		changes, err := f.Next(ctx, followBatch)
+		if err != nil {
+			stream.End(sub.endReason(ctx, err))
+			if ctx.Err() == nil {
+				// The error is sent before the subscription ends, so
+				// the client knows why (and, when its point is no
+				// longer kept, not to resume from it).
+				sub.fail(ctx, presentError(ctx, r.fail(ctx, err)))
+			}
+			return
+		}
+		for _, c := range changes {
+			select {
+			case out <- c:
+				stream.Sent(1)
+			case <-ctx.Done():
+				stream.End(sub.endReason(ctx, ctx.Err()))
+				return
+			}
+		}
+	}
+}
