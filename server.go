@@ -270,7 +270,8 @@ type app struct {
 // handler routes every endpoint of the API.
 func (a app) handler() http.Handler {
 	mux := http.NewServeMux()
-	rest.New(a.svc, a.guard, a.keeper, a.log).Register(mux)
+	rest.New(rest.Options{Service: a.svc, Guard: a.guard, Keeper: a.keeper, Log: a.log,
+		Feed: a.feed, Hub: a.hub, Streams: a.streams, Stop: a.stop}).Register(mux)
 	gql := graph.NewHandler(graph.Options{Service: a.svc, Guard: a.guard, Keeper: a.keeper, Limits: a.limits, Log: a.log,
 		Feed: a.feed, Hub: a.hub, Streams: a.streams, Origins: a.corsOrigins, Stop: a.stop})
 	mux.Handle("/query", gql)
@@ -304,7 +305,7 @@ func (a app) handler() http.Handler {
 		AllowedOrigins: a.corsOrigins,
 		AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete},
 		AllowedHeaders: []string{"Content-Type", access.AccessKeyHeader, access.SecretKeyHeader, observe.RequestIDHeader,
-			"If-Match", "If-None-Match", idempotency.Header},
+			"If-Match", "If-None-Match", idempotency.Header, "Last-Event-ID"},
 		ExposedHeaders: []string{"Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", observe.RequestIDHeader,
 			"ETag", idempotency.ReplayedHeader},
 	}).Handler(h)

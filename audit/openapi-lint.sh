@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # The OpenAPI lint: Redocly CLI lints rest/openapi.json with its recommended rules
-# (audit/redocly.yaml) and exits non-zero on any finding, warnings included, other
-# than those accepted one by one in audit/.redocly.lint-ignore.yaml.
+# (audit/redocly.yaml) and exits non-zero on any finding, warnings included.
 # Run from anywhere (CI: bash audit/openapi-lint.sh); needs Node.js 20.19+ and npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."

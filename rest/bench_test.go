@@ -33,8 +33,8 @@ func TestMain(m *testing.M) {
 func benchHandler(d *benchdb.Data) http.Handler {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	mux := http.NewServeMux()
-	rest.New(idempotency.Service{Service: d.Store}, access.NewGuard(d.Store, 0, log),
-		idempotency.New(d.Store, idempotency.DefaultTTL, log), log).Register(mux)
+	rest.New(rest.Options{Service: idempotency.Service{Service: d.Store}, Guard: access.NewGuard(d.Store, 0, log),
+		Keeper: idempotency.New(d.Store, idempotency.DefaultTTL, log), Log: log, Feed: d.Store}).Register(mux)
 	return rest.JSONErrors(mux)
 }
 

@@ -54,6 +54,26 @@ func FuzzListQuery(f *testing.F) {
 	})
 }
 
+func FuzzChangesQuery(f *testing.F) {
+	for _, seed := range []string{
+		"", "after=0&limit=1", "after=9007199254740991", "after=9007199254740992", "after=-1", "after=+5", "after=1e3",
+		"limit=0", "limit=1000", "limit=99999999999999999999", "after=&limit=", "after=1;limit=2", "after=%zz",
+		"after=1&after=x", "limit=%F0%9F%98%80", "after=0x10",
+	} {
+		f.Add(seed)
+	}
+	a := newHandler(f, nil, 0)
+	createTask(f, a)
+	f.Fuzz(func(t *testing.T, rawQuery string) {
+		req := httptest.NewRequest(http.MethodGet, "/v1/tasks/changes", nil)
+		req.URL.RawQuery = rawQuery
+		authorize(req, a.creds)
+		rec := httptest.NewRecorder()
+		a.handler.ServeHTTP(rec, req)
+		checkEnvelope(t, rec, http.StatusOK, http.StatusUnprocessableEntity)
+	})
+}
+
 func FuzzCreateBody(f *testing.F) {
 	for _, seed := range []string{
 		valid, `{}`, `[]`, `null`, `"x"`, `{"title":1}`, `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1e400}`,

@@ -6,19 +6,23 @@ package rest_test
 // document cannot drift from what the server does.
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -26,7 +30,9 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"tasksapi/access"
+	"tasksapi/feed"
 	"tasksapi/idempotency"
+	"tasksapi/rest"
 	"tasksapi/task"
 )
 
@@ -38,8 +44,20 @@ type openAPI struct {
 	router routers.Router
 }
 
+// readEventStream lets the validator take a stream's events as a string,
+// which is what the document says a text/event-stream body is; each
+// event's data is held to the change's schema by check.
+var readEventStream sync.Once
+
 func loadOpenAPI(t *testing.T) *openAPI {
 	t.Helper()
+	readEventStream.Do(func() {
+		openapi3filter.RegisterBodyDecoder("text/event-stream",
+			func(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+				b, err := io.ReadAll(body)
+				return string(b), err
+			})
+	})
 	raw, err := os.ReadFile("openapi.json")
 	if err != nil {
 		t.Fatal(err)
@@ -99,6 +117,9 @@ type exchange struct {
 	// during, when set, runs before the request, and what it returns
 	// after: for answers given while another request is being answered.
 	during func(t *testing.T) (end func())
+	// events is how many events of a stream are read before the client
+	// ends it; the body validated is what was read.
+	events int
 }
 
 func (e exchange) request(t *testing.T) *http.Request {
@@ -120,19 +141,58 @@ func (e exchange) request(t *testing.T) *http.Request {
 	return req
 }
 
-// send makes the request and returns the response with its whole body.
+// send makes the request and returns the response with its whole body,
+// or for a stream its first e.events events.
 func (e exchange) send(t *testing.T) (*http.Response, []byte) {
 	t.Helper()
-	res, err := http.DefaultClient.Do(e.request(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res, err := http.DefaultClient.Do(e.request(t).WithContext(ctx))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer res.Body.Close()
+	if res.Header.Get("Content-Type") == "text/event-stream" {
+		return res, firstEvents(t, res.Body, e.events)
+	}
 	body, err := io.ReadAll(res.Body)
-	res.Body.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return res, body
+}
+
+// firstEvents reads a stream up to the end of its nth event, comments
+// included.
+func firstEvents(t *testing.T, stream io.Reader, n int) []byte {
+	t.Helper()
+	var out []byte
+	lines := bufio.NewReader(stream)
+	for block := ""; n > 0; {
+		line, err := lines.ReadString('\n')
+		if err != nil {
+			t.Fatalf("the stream ended (%v) with %d events still to come", err, n)
+		}
+		out = append(out, line...)
+		if block += line; line == "\n" {
+			if !strings.HasPrefix(block, ":") {
+				n--
+			}
+			block = ""
+		}
+	}
+	return out
+}
+
+// eventData returns the data of each event of a stream.
+func eventData(stream []byte) []string {
+	var data []string
+	for _, line := range strings.Split(string(stream), "\n") {
+		if d, ok := strings.CutPrefix(line, "data: "); ok {
+			data = append(data, d)
+		}
+	}
+	return data
 }
 
 // check sends the request to the real handler and validates the request
@@ -171,6 +231,17 @@ func (o *openAPI) check(t *testing.T, e exchange) string {
 	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
 		t.Errorf("the answer does not match the document: %v\n%s", err, body)
 	}
+	if res.Header.Get("Content-Type") == "text/event-stream" {
+		change := o.doc.Components.Schemas["TaskChange"].Value
+		for _, data := range eventData(body) {
+			var v any
+			if err := json.Unmarshal([]byte(data), &v); err != nil {
+				t.Errorf("an event's data is not JSON: %v\n%s", err, data)
+			} else if err := change.VisitJSON(v, openapi3.EnableJSONSchema2020()); err != nil {
+				t.Errorf("an event's data does not match components.schemas.TaskChange: %v\n%s", err, data)
+			}
+		}
+	}
 	return route.Method + " " + route.Path + " " + strconv.Itoa(res.StatusCode)
 }
 
@@ -193,14 +264,24 @@ func (broken) DeleteTask(context.Context, int, task.Expect) (task.Task, error) {
 	return task.Task{}, errBroken
 }
 
+// brokenFeed is a change feed whose every read fails with an internal
+// fault.
+type brokenFeed struct{}
+
+func (brokenFeed) Changes(context.Context, feed.Query) (feed.Page, error) {
+	return feed.Page{}, errBroken
+}
+
 // notExercised are the documented answers the REST handler alone cannot
 // give, with the reason. The server's body limit (limitBody in server.go,
 // tested by protection_test.go) refuses a body declared over 1 MiB on every
 // route and method before routing; the REST handler reads no body on a GET.
 var notExercised = map[string]string{
-	"GET /v1/tasks 413":        "only the server's body limit refuses a GET body",
-	"GET /v1/tasks/{id} 413":   "only the server's body limit refuses a GET body",
-	"GET /v1/openapi.json 413": "only the server's body limit refuses a GET body",
+	"GET /v1/tasks 413":                "only the server's body limit refuses a GET body",
+	"GET /v1/tasks/{id} 413":           "only the server's body limit refuses a GET body",
+	"GET /v1/tasks/changes 413":        "only the server's body limit refuses a GET body",
+	"GET /v1/tasks/changes/stream 413": "only the server's body limit refuses a GET body",
+	"GET /v1/openapi.json 413":         "only the server's body limit refuses a GET body",
 }
 
 func TestRealAnswersMatchTheOpenAPIDocument(t *testing.T) {
@@ -208,6 +289,13 @@ func TestRealAnswersMatchTheOpenAPIDocument(t *testing.T) {
 	srv := newServer(t, nil)
 	limited := newServerWithLimit(t, nil, 0.5) // bursts of 1: the second request within 2 s is refused
 	faulty := newServer(t, func(s task.Service) task.Service { return broken{s} })
+	faultyFeed := newFeedServer(t, func(o *rest.Options) { o.Feed = brokenFeed{} }, nil).server
+	bounded := newFeedServer(t, func(o *rest.Options) { o.Streams = feed.NewStreams(1) }, nil).server
+	// Its oldest two changes are no longer kept.
+	expired := newServer(t, nil)
+	expired.seed(t, valid, valid, valid)
+	expiredAfter := strconv.FormatInt(expired.storedSeqs(t)[0], 10)
+	expire(t, expired, 2)
 	var stall *stalling
 	stalled := newServer(t, stallingService(&stall))
 	stalledPath := "/v1/tasks/" + strconv.Itoa(stalled.seed(t, valid)[0])
@@ -426,6 +514,51 @@ func TestRealAnswersMatchTheOpenAPIDocument(t *testing.T) {
 		{name: "a delete that fails inside is a 500", srv: faulty, method: http.MethodDelete, target: "/v1/tasks/1", status: 500},
 
 		{name: "the document is served without a key", srv: srv, noKey: true, method: http.MethodGet, target: "/v1/openapi.json", status: 200},
+
+		get("the feed with no parameters answers 200", "/v1/tasks/changes", 200, ""),
+		get("a page of the feed answers 200", "/v1/tasks/changes?after=2&limit=3", 200, ""),
+		get("a read of the feed past its head answers 200 with no changes", "/v1/tasks/changes?after=9007199254740991", 200, ""),
+		get("a limit above 1000 is served as 1000", "/v1/tasks/changes?limit=5000", 200, ""),
+		get("an after that is a word is a 422", "/v1/tasks/changes?after=latest", 422, "parameter \"after\" in query"),
+		get("a negative after is a 422", "/v1/tasks/changes?after=-1", 422, "parameter \"after\" in query"),
+		get("an after past 2^53 - 1 is a 422", "/v1/tasks/changes?after=9007199254740992", 422, "parameter \"after\" in query"),
+		get("a zero limit is a 422", "/v1/tasks/changes?limit=0", 422, "parameter \"limit\" in query"),
+		get("a fractional limit is a 422", "/v1/tasks/changes?limit=2.5", 422, "parameter \"limit\" in query"),
+		get("a feed query string with a semicolon is a 422", "/v1/tasks/changes?after=1;limit=2", 422, ""),
+		{name: "a read of the feed without a key is a 401", srv: srv, noKey: true, method: http.MethodGet,
+			target: "/v1/tasks/changes", status: 401, refusedBy: "security requirements failed"},
+		{name: "a read of the feed from a point no longer kept is a 410", srv: expired, method: http.MethodGet,
+			target: "/v1/tasks/changes?after=" + expiredAfter, status: 410},
+		{name: "a read of the feed over the rate limit is a 429", srv: limited, method: http.MethodGet,
+			target: "/v1/tasks/changes", status: 429},
+		{name: "a read of the feed that fails inside is a 500", srv: faultyFeed, method: http.MethodGet,
+			target: "/v1/tasks/changes", status: 500},
+
+		{name: "a stream from the start sends each change as an event", srv: srv, method: http.MethodGet,
+			target: "/v1/tasks/changes/stream?after=0", status: 200, events: 3},
+		{name: "a stream resumed by Last-Event-ID sends the changes after it", srv: srv, method: http.MethodGet,
+			target: "/v1/tasks/changes/stream?after=0", status: 200, events: 1, header: []string{"Last-Event-ID", "3"}},
+		{name: "a stream from now answers 200 at once", srv: srv, method: http.MethodGet,
+			target: "/v1/tasks/changes/stream", status: 200},
+		{name: "a stream from a word is a 422", srv: srv, method: http.MethodGet,
+			target: "/v1/tasks/changes/stream?after=now", status: 422, refusedBy: "parameter \"after\" in query"},
+		{name: "a stream from a Last-Event-ID that is not a seq is a 422", srv: srv, method: http.MethodGet,
+			target: "/v1/tasks/changes/stream", status: 422, refusedBy: "parameter \"Last-Event-ID\" in header",
+			header: []string{"Last-Event-ID", "-1"}},
+		{name: "a stream without a key is a 401", srv: srv, noKey: true, method: http.MethodGet,
+			target: "/v1/tasks/changes/stream", status: 401, refusedBy: "security requirements failed"},
+		{name: "a stream from a point no longer kept is a 410", srv: expired, method: http.MethodGet,
+			target: "/v1/tasks/changes/stream?after=" + expiredAfter, status: 410},
+		{name: "a stream over the rate limit is a 429", srv: limited, method: http.MethodGet,
+			target: "/v1/tasks/changes/stream", status: 429},
+		{name: "a stream beyond the key's bound of streams is a 429", srv: bounded, method: http.MethodGet,
+			target: "/v1/tasks/changes/stream", status: 429, during: func(t *testing.T) func() {
+				held := bounded.openStream(t, "/v1/tasks/changes/stream")
+				held.isStream(t)
+				return held.close
+			}},
+		{name: "a stream whose feed fails inside is a 500", srv: faultyFeed, method: http.MethodGet,
+			target: "/v1/tasks/changes/stream?after=0", status: 500},
 	}
 
 	for _, field := range []string{"activity_id", "title", "status", "priority", "start_datetime", "end_datetime",
@@ -652,30 +785,47 @@ func TestEveryDocumentedQueryParameterIsReadByTheServer(t *testing.T) {
 func TestUnknownPathsAndMethodsAnswerAsTheDocumentSays(t *testing.T) {
 	o := loadOpenAPI(t)
 	srv := newServer(t, nil)
+	// The document says in words how these answer: the error envelope,
+	// and for a 405 the methods the path takes in Allow.
+	envelope := o.doc.Components.Schemas["Error"]
+	if envelope == nil {
+		t.Fatal("components.schemas has no Error")
+	}
+	allow := &openapi3.HeaderRef{Value: &openapi3.Header{Parameter: openapi3.Parameter{
+		Required: true, Schema: openapi3.NewStringSchema().WithMinLength(1).NewRef()}}}
 	tests := []struct {
-		name, method, path, response string
-		status                       int
+		name, method, path, message, allow string
+		status                             int
 	}{
-		{"an unknown path answers as NotFound", http.MethodGet, "/v1/projects", "NotFound", http.StatusNotFound},
-		{"a trailing slash answers as NotFound", http.MethodGet, "/v1/tasks/", "NotFound", http.StatusNotFound},
-		{"PUT on the list answers as MethodNotAllowed", http.MethodPut, "/v1/tasks", "MethodNotAllowed", http.StatusMethodNotAllowed},
-		{"PUT on a task answers as MethodNotAllowed", http.MethodPut, "/v1/tasks/1", "MethodNotAllowed", http.StatusMethodNotAllowed},
-		{"POST on the document answers as MethodNotAllowed", http.MethodPost, "/v1/openapi.json", "MethodNotAllowed", http.StatusMethodNotAllowed},
+		{"an unknown path is a 404", http.MethodGet, "/v1/projects", "Not found", "", http.StatusNotFound},
+		{"a trailing slash is a 404", http.MethodGet, "/v1/tasks/", "Not found", "", http.StatusNotFound},
+		{"a path below the stream is a 404", http.MethodGet, "/v1/tasks/changes/stream/1", "Not found", "", http.StatusNotFound},
+		{"PUT on the list is a 405", http.MethodPut, "/v1/tasks", "Method not allowed", "GET, HEAD, POST", http.StatusMethodNotAllowed},
+		{"PUT on a task is a 405", http.MethodPut, "/v1/tasks/1", "Method not allowed", "DELETE, GET, HEAD, PATCH", http.StatusMethodNotAllowed},
+		{"POST on the stream is a 405", http.MethodPost, "/v1/tasks/changes/stream", "Method not allowed", "GET, HEAD", http.StatusMethodNotAllowed},
+		{"POST on the document is a 405", http.MethodPost, "/v1/openapi.json", "Method not allowed", "GET, HEAD", http.StatusMethodNotAllowed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			response := o.doc.Components.Responses[tt.response]
-			if response == nil {
-				t.Fatalf("components.responses has no %s", tt.response)
-			}
 			if _, _, err := o.router.FindRoute(mustRequest(t, tt.method, srv.URL+tt.path)); err == nil {
 				t.Fatalf("the document has an operation for %s %s", tt.method, tt.path)
 			}
 			e := exchange{srv: srv, method: tt.method, target: tt.path, status: tt.status}
 			res, body := e.send(t)
-			// No operation answers these, so the component response is
-			// checked as the one answer of a stand-in operation.
-			op := &openapi3.Operation{Responses: openapi3.NewResponses(openapi3.WithStatus(tt.status, response))}
+			if res.StatusCode != tt.status || res.Header.Get("Allow") != tt.allow {
+				t.Errorf("got %d with Allow %q, want %d with Allow %q", res.StatusCode, res.Header.Get("Allow"), tt.status, tt.allow)
+			}
+			var env struct{ Message string }
+			if json.Unmarshal(body, &env) != nil || env.Message != tt.message {
+				t.Errorf("message %q, want %q", env.Message, tt.message)
+			}
+			// No operation answers these, so the answer is checked as the
+			// one answer of a stand-in operation.
+			response := openapi3.NewResponse().WithDescription(tt.name).WithJSONSchemaRef(envelope)
+			if tt.allow != "" {
+				response.Headers = openapi3.Headers{"Allow": allow}
+			}
+			op := &openapi3.Operation{Responses: openapi3.NewResponses(openapi3.WithStatus(tt.status, &openapi3.ResponseRef{Value: response}))}
 			route := &routers.Route{Spec: o.doc, Path: tt.path, Method: tt.method, Operation: op, PathItem: &openapi3.PathItem{}}
 			out := &openapi3filter.ResponseValidationInput{
 				RequestValidationInput: &openapi3filter.RequestValidationInput{Request: e.request(t), Route: route, Options: validation},
@@ -683,10 +833,70 @@ func TestUnknownPathsAndMethodsAnswerAsTheDocumentSays(t *testing.T) {
 			}
 			out.SetBodyBytes(body)
 			if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
-				t.Errorf("the answer does not match components.responses.%s: %v\n%s", tt.response, err, body)
+				t.Errorf("the answer is not the error envelope of components.schemas.Error: %v\n%s", err, body)
 			}
 		})
 	}
+}
+
+func TestEveryDocumentedParameterOfTheFeedIsReadByTheServer(t *testing.T) {
+	o := loadOpenAPI(t)
+	srv := newFeedServer(t, nil, nil)
+	for _, path := range []string{"/v1/tasks/changes", "/v1/tasks/changes/stream"} {
+		op := o.doc.Paths.Value(path).Get
+		if len(op.Parameters) == 0 {
+			t.Fatalf("GET %s has no parameters", path)
+		}
+		for _, p := range op.Parameters {
+			name, in := p.Value.Name, p.Value.In
+			t.Run("a bad "+name+" of "+path+" is a 422 on "+name, func(t *testing.T) {
+				target, headers := path+"?"+name+"=%21bad", []string(nil)
+				if in == "header" {
+					target, headers = path, []string{name, "!bad"}
+				}
+				r := srv.openStream(t, target, headers...).refusal(t)
+				if r.Status != http.StatusUnprocessableEntity || len(r.Errors[name]) == 0 {
+					t.Errorf("got %d %v, want 422 on %s", r.Status, r.Errors, name)
+				}
+			})
+		}
+	}
+}
+
+func TestTheChangeSchemaListsEveryFieldOfARealChange(t *testing.T) {
+	o := loadOpenAPI(t)
+	srv := newServer(t, nil)
+	srv.seed(t, valid)
+	var got map[string]any
+	if err := json.Unmarshal(srv.changes(t, "").Changes[0], &got); err != nil {
+		t.Fatal(err)
+	}
+	fields := slices.Sorted(maps.Keys(got))
+	schema := o.doc.Components.Schemas["TaskChange"].Value
+	properties := slices.Sorted(maps.Keys(schema.Properties))
+	required := slices.Sorted(slices.Values(schema.Required))
+	if !slices.Equal(properties, fields) || !slices.Equal(required, fields) {
+		t.Errorf("TaskChange properties %v, required %v; a real change has %v", properties, required, fields)
+	}
+
+	t.Run("a change may name every field of a task but its id, type, timestamps and version", func(t *testing.T) {
+		var named []string
+		for _, v := range schema.Properties["fields"].Value.Items.Value.Enum {
+			named = append(named, v.(string))
+		}
+		var want []string
+		for f := range o.doc.Components.Schemas["Task"].Value.Properties {
+			switch f {
+			case "activity_id", "activity_type", "created_at", "updated_at", "version":
+			default:
+				want = append(want, f)
+			}
+		}
+		slices.Sort(want)
+		if !slices.Equal(named, want) {
+			t.Errorf("fields may name %v, want %v, in order", named, want)
+		}
+	})
 }
 
 func mustRequest(t *testing.T, method, url string) *http.Request {

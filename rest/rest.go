@@ -1,10 +1,13 @@
 // Package rest speaks the YSUITE External API's /v1/tasks dialect over the
-// same task.Service as GraphQL. It only translates: HTTP and JSON in, a
-// service call, the YSUITE envelope out. Every rule lives in package task.
+// same task.Service and change feed as GraphQL. It only translates: HTTP
+// and JSON in, a service call, the YSUITE envelope (or, for the feed's
+// stream, server-sent events) out. Every rule lives in packages task and
+// feed.
 package rest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,8 +18,10 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"tasksapi/access"
+	"tasksapi/feed"
 	"tasksapi/idempotency"
 	"tasksapi/task"
 )
@@ -36,24 +41,72 @@ type API struct {
 	guard  *access.Guard
 	keeper *idempotency.Keeper
 	log    *slog.Logger
+
+	changes     feed.Reader
+	hub         *feed.Hub
+	streams     *feed.Streams
+	stop        context.Context
+	keepAlive   time.Duration
+	sendTimeout time.Duration
 }
 
-// New returns the REST interface over svc; guard admits each request, and
-// keeper holds the Idempotency-Keys of writes. svc should answer a
-// repeat's writes with the kept outcome (idempotency.Service), so that a
-// repeat writes nothing.
-func New(svc task.Service, guard *access.Guard, keeper *idempotency.Keeper, log *slog.Logger) *API {
-	return &API{svc: svc, guard: guard, keeper: keeper, log: log}
+// Options are what the REST interface is made of.
+type Options struct {
+	// Service holds the tasks. It should answer a repeat's writes with
+	// the kept outcome (idempotency.Service), so that a repeat writes
+	// nothing.
+	Service task.Service
+	// Guard admits each request.
+	Guard *access.Guard
+	// Keeper holds the Idempotency-Keys of writes.
+	Keeper *idempotency.Keeper
+	Log    *slog.Logger
+
+	// Feed, Hub and Streams serve the change feed: GET /v1/tasks/changes
+	// reads Feed, and each stream follows Hub and holds a place among its
+	// key's Streams.
+	Feed    feed.Reader
+	Hub     *feed.Hub
+	Streams *feed.Streams
+	// Stop ends when the server begins to stop: every stream then ends,
+	// and its client reconnects (to this server once it is back, or to
+	// another) from the last event it got. Nil means never.
+	Stop context.Context
+	// KeepAlive is the longest a stream stays silent (0:
+	// DefaultKeepAlive); SendTimeout the longest one batch of a stream's
+	// events may take to send (0: DefaultSendTimeout).
+	KeepAlive   time.Duration
+	SendTimeout time.Duration
+}
+
+// New returns the REST interface made of o.
+func New(o Options) *API {
+	a := &API{svc: o.Service, guard: o.Guard, keeper: o.Keeper, log: o.Log,
+		changes: o.Feed, hub: o.Hub, streams: o.Streams, stop: o.Stop,
+		keepAlive: o.KeepAlive, sendTimeout: o.SendTimeout}
+	if a.stop == nil {
+		a.stop = context.Background()
+	}
+	if a.keepAlive <= 0 {
+		a.keepAlive = DefaultKeepAlive
+	}
+	if a.sendTimeout <= 0 {
+		a.sendTimeout = DefaultSendTimeout
+	}
+	return a
 }
 
 // Register adds the /v1/tasks routes, and the OpenAPI document that
-// describes them, to mux.
+// describes them, to mux. The feed's paths are more specific than
+// /v1/tasks/{id}, so a GET of them is never read as a task id.
 func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /v1/tasks", a.handle(read, a.listTasks))
 	mux.Handle("POST /v1/tasks", a.handle(write, a.createTask))
 	mux.Handle("GET /v1/tasks/{id}", a.handle(read, a.getTask))
 	mux.Handle("PATCH /v1/tasks/{id}", a.handle(write, a.updateTask))
 	mux.Handle("DELETE /v1/tasks/{id}", a.handle(write, a.deleteTask))
+	mux.Handle("GET /v1/tasks/changes", a.handle(read, a.listChanges))
+	mux.Handle("GET /v1/tasks/changes/stream", a.handle(read, a.streamChanges))
 	mux.HandleFunc("GET /v1/openapi.json", serveOpenAPI) // no key: the document is public
 }
 
@@ -190,6 +243,12 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusUnauthorized, envelope{Message: te.Message})
 	case task.CodeRateLimited:
 		writeJSON(w, http.StatusTooManyRequests, envelope{Message: te.Message})
+	case task.CodeTooManySubscriptions:
+		// No Retry-After: a place frees when one of the key's own
+		// streams ends, which no delay can promise.
+		writeJSON(w, http.StatusTooManyRequests, envelope{Message: te.Message})
+	case task.CodeExpired:
+		writeJSON(w, http.StatusGone, envelope{Message: te.Message})
 	default:
 		a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeJSON(w, http.StatusInternalServerError, envelope{Message: InternalMessage})

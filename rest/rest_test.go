@@ -19,6 +19,7 @@ import (
 
 	"tasksapi/access"
 	"tasksapi/db"
+	"tasksapi/feed"
 	"tasksapi/idempotency"
 	"tasksapi/rest"
 	"tasksapi/task"
@@ -53,6 +54,8 @@ type api struct {
 	store   *db.Store
 	creds   access.Credentials
 	clocks  *clocks
+	streams *feed.Streams
+	stop    context.CancelFunc // the server beginning to stop
 }
 
 // clocks are the store's and the Idempotency-Key keeper's. The store's
@@ -74,6 +77,13 @@ func (c *clocks) keeper() time.Time { return time.Now().Add(time.Duration(c.skew
 
 func newHandler(t testing.TB, wrap func(task.Service) task.Service, rateLimit float64) api {
 	t.Helper()
+	return newHandlerWith(t, wrap, rateLimit, nil)
+}
+
+// newHandlerWith is newHandler with the options tune changes, when not
+// nil, applied last.
+func newHandlerWith(t testing.TB, wrap func(task.Service) task.Service, rateLimit float64, tune func(*rest.Options)) api {
+	t.Helper()
 	store, err := db.Open(filepath.Join(t.TempDir(), "tasks.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -92,12 +102,24 @@ func newHandler(t testing.TB, wrap func(task.Service) task.Service, rateLimit fl
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	keeper := idempotency.New(store, idempotency.DefaultTTL, log)
 	keeper.Now = c.keeper
+	hub := feed.NewHub(store)
+	store.OnCommit(hub.Committed)
+	stop, stopping := context.WithCancel(context.Background())
+	t.Cleanup(stopping)
+	o := rest.Options{
+		// As the server does: a repeat's writes are answered by the kept
+		// outcome, never by the store.
+		Service: idempotency.Service{Service: svc}, Guard: access.NewGuard(store, rateLimit, log), Keeper: keeper, Log: log,
+		Feed: store, Hub: hub, Streams: feed.NewStreams(100), Stop: stop,
+	}
+	if tune != nil {
+		tune(&o)
+	}
 	mux := http.NewServeMux()
-	// As the server does: a repeat's writes are answered by the kept
-	// outcome, never by the store.
-	rest.New(idempotency.Service{Service: svc}, access.NewGuard(store, rateLimit, log), keeper, log).Register(mux)
+	rest.New(o).Register(mux)
 	// The server caps every request's body (limitBody); so do these.
-	return api{handler: http.MaxBytesHandler(rest.JSONErrors(mux), rest.MaxBodyBytes), store: store, creds: creds, clocks: c}
+	return api{handler: http.MaxBytesHandler(rest.JSONErrors(mux), rest.MaxBodyBytes), store: store, creds: creds, clocks: c,
+		streams: o.Streams, stop: stopping}
 }
 
 // stalling is a service whose next write, once armed, waits until it is

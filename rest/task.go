@@ -13,14 +13,22 @@ import (
 	"tasksapi/task"
 )
 
-// wireNames maps domain field names to the YSUITE names where they differ.
+// wireNames maps domain field names to the YSUITE names where they differ:
+// every field of a task (title, status, priority and description are
+// the same in both), and the list's filters.
 var wireNames = map[string]string{
+	"activityId":     "activity_id",
+	"activityType":   "activity_type",
 	"startDatetime":  "start_datetime",
 	"endDatetime":    "end_datetime",
+	"dueDate":        "due_date",
 	"dealId":         "deal_id",
 	"contactId":      "cstid",
 	"assignedUserId": "assigned_user_id",
 	"tagIds":         "tags",
+	"createdAt":      "created_at",
+	"updatedAt":      "updated_at",
+	"completedAt":    "completed_at",
 	"dueDateFrom":    "due_date_from",
 	"dueDateTo":      "due_date_to",
 }

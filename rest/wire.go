@@ -1,10 +1,12 @@
 package rest
 
 import (
+	"slices"
 	"strconv"
 	"sync"
 	"unicode/utf8"
 
+	"tasksapi/feed"
 	"tasksapi/task"
 )
 
@@ -112,6 +114,76 @@ func appendTask(b []byte, t task.Task) []byte {
 	b = append(b, `,"version":`...)
 	b = strconv.AppendInt(b, int64(t.Version), 10)
 	return append(b, '}')
+}
+
+// appendChangesBody appends the success envelope of a read of the change
+// feed: {"success":true,"data":{"changes":[changes],"last_seq":...,
+// "head_seq":...,"has_more":...}}.
+func appendChangesBody(b []byte, page feed.Page) []byte {
+	b = append(b, `{"success":true,"data":{"changes":[`...)
+	for i := range page.Changes {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendChange(b, &page.Changes[i])
+	}
+	b = append(b, `],"last_seq":`...)
+	b = strconv.AppendInt(b, page.LastSeq, 10)
+	b = append(b, `,"head_seq":`...)
+	b = strconv.AppendInt(b, page.HeadSeq, 10)
+	b = append(b, `,"has_more":`...)
+	b = strconv.AppendBool(b, page.HasMore)
+	return append(b, "}}\n"...)
+}
+
+// ChangeJSON is a change of the feed as GET /v1/tasks/changes lists it,
+// one JSON object on one line: {"seq":...,"type":...,"activity_id":...,
+// "at":...,"fields":[...],"task":{task} or null}. The stream sends it as
+// an event's data, and webhooks as their body's data, each through
+// c.Wire(ChangeJSON), so that a change is encoded once however many
+// receive it. The result is shared: it must not be changed (an append
+// to it copies, as it has no spare capacity).
+func ChangeJSON(c *feed.Change) []byte {
+	b := appendChange(nil, c)
+	return b[:len(b):len(b)]
+}
+
+// appendChange appends c as ChangeJSON writes it: fields in REST names,
+// sorted in them, [] for a create or a delete; task null for a delete.
+func appendChange(b []byte, c *feed.Change) []byte {
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendInt(b, c.Seq, 10)
+	b = append(b, `,"type":`...)
+	b = appendString(b, c.Type.String())
+	b = append(b, `,"activity_id":`...)
+	b = strconv.AppendInt(b, int64(c.TaskID), 10)
+	b = append(b, `,"at":`...)
+	b = appendText(b, c.At)
+	b = append(b, `,"fields":[`...)
+	var names [16]string // more than a task has fields
+	for i, f := range wireFieldNames(names[:0], c.Fields) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, f)
+	}
+	b = append(b, `],"task":`...)
+	if c.Task == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendTask(b, *c.Task)
+	}
+	return append(b, '}')
+}
+
+// wireFieldNames appends the REST names of the domain's fields to names,
+// sorted: the domain sorts them in its own names, whose order differs.
+func wireFieldNames(names, fields []string) []string {
+	for _, f := range fields {
+		names = append(names, wireName(f))
+	}
+	slices.Sort(names)
+	return names
 }
 
 func appendOptionalInt(b []byte, n *int) []byte {

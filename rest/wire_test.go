@@ -1,10 +1,15 @@
 package rest
 
 import (
+	"bytes"
 	"encoding/json"
+	"maps"
+	"slices"
+	"sort"
 	"testing"
 	"time"
 
+	"tasksapi/feed"
 	"tasksapi/task"
 )
 
@@ -168,6 +173,160 @@ func FuzzWireTask(f *testing.F) {
 		got := string(appendTask(nil, tk)) + "\n"
 		if want := referenceJSON(t, referenceTask(tk)); got != want {
 			t.Errorf("appendTask wrote\n%s want\n%s", got, want)
+		}
+	})
+}
+
+// wireChange is the documented wire shape of a change of the feed, for
+// encoding/json.
+type wireChange struct {
+	Seq        int64         `json:"seq"`
+	Type       string        `json:"type"`
+	ActivityID int           `json:"activity_id"`
+	At         task.DateTime `json:"at"`
+	Fields     []string      `json:"fields"`
+	Task       *wireTask     `json:"task"`
+}
+
+// restFieldNames are the REST names of the domain's field names, as the
+// contract lists them: the reference the name table is held to.
+var restFieldNames = map[string]string{
+	"title": "title", "status": "status", "priority": "priority", "description": "description",
+	"startDatetime": "start_datetime", "endDatetime": "end_datetime", "dueDate": "due_date",
+	"dealId": "deal_id", "contactId": "cstid", "assignedUserId": "assigned_user_id", "tagIds": "tags",
+	"completedAt": "completed_at",
+}
+
+// referenceChange is c in its documented shape, fields given in REST
+// names and sorted in them.
+func referenceChange(c feed.Change) wireChange {
+	fields := []string{}
+	for _, f := range c.Fields {
+		fields = append(fields, restFieldNames[f])
+	}
+	sort.Strings(fields)
+	w := wireChange{Seq: c.Seq, Type: c.Type.String(), ActivityID: c.TaskID, At: c.At, Fields: fields}
+	if c.Task != nil {
+		t := referenceTask(*c.Task)
+		w.Task = &t
+	}
+	return w
+}
+
+func sampleChange(typ feed.Type, fields ...string) feed.Change {
+	tk := sampleTask("Follow up <with> Sarah")
+	c := feed.Change{Seq: feed.MaxSeq, Type: typ, TaskID: tk.ID, At: tk.UpdatedAt, Fields: fields, Task: &tk}
+	if typ == feed.Deleted {
+		c.Task = nil
+	}
+	return c
+}
+
+func TestWireChange(t *testing.T) {
+	every := task.ChangedFields(sampleTask("a"), task.Task{})
+	tests := []struct {
+		name   string
+		change feed.Change
+		fields []string // in the REST form
+	}{
+		{"a create has no fields and the task as created", sampleChange(feed.Created), []string{}},
+		{"a create whose fields are an empty list has no fields", sampleChange(feed.Created, []string{}...), []string{}},
+		{"an update names its fields in REST names", sampleChange(feed.Updated, "contactId", "tagIds"), []string{"cstid", "tags"}},
+		{"an update's fields are sorted in REST names, not the domain's",
+			sampleChange(feed.Updated, "dealId", "description", "dueDate", "endDatetime"),
+			[]string{"deal_id", "description", "due_date", "end_datetime"}},
+		{"an update of every field names them all, derived ones included", sampleChange(feed.Updated, every...),
+			[]string{"assigned_user_id", "completed_at", "cstid", "deal_id", "description", "due_date", "end_datetime",
+				"priority", "start_datetime", "status", "tags", "title"}},
+		{"a delete has no fields and a null task", sampleChange(feed.Deleted), []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ChangeJSON(&tt.change)
+			if want := referenceJSON(t, referenceChange(tt.change)); string(got)+"\n" != want {
+				t.Errorf("ChangeJSON wrote\n%s\nwant\n%s", got, want)
+			}
+			var decoded wireChange
+			if err := json.Unmarshal(got, &decoded); err != nil || !slices.Equal(decoded.Fields, tt.fields) {
+				t.Errorf("fields = %q (%v), want %q", decoded.Fields, err, tt.fields)
+			}
+			if bytes.ContainsAny(got, "\r\n") {
+				t.Error("the change is not on one line")
+			}
+			if cap(got) != len(got) {
+				t.Error("the encoded change has spare capacity: an append to the shared bytes would write into them")
+			}
+		})
+	}
+}
+
+func TestEveryFieldAChangeCanNameIsAFieldOfTheRESTTask(t *testing.T) {
+	every := task.ChangedFields(sampleTask("a"), task.Task{})
+	if len(every) != len(restFieldNames) {
+		t.Fatalf("a change can name %d fields %v; the reference knows %d", len(every), every, len(restFieldNames))
+	}
+	var tk map[string]any
+	if err := json.Unmarshal(appendTask(nil, sampleTask("a")), &tk); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range every {
+		if name := wireName(f); name != restFieldNames[f] || tk[name] == nil {
+			t.Errorf("%s is written %q, want %q, a field of the task", f, name, restFieldNames[f])
+		}
+	}
+}
+
+func TestWireChangesBody(t *testing.T) {
+	created, updated, deleted := sampleChange(feed.Created), sampleChange(feed.Updated, "title"), sampleChange(feed.Deleted)
+	type pageData struct {
+		Changes []wireChange `json:"changes"`
+		LastSeq int64        `json:"last_seq"`
+		HeadSeq int64        `json:"head_seq"`
+		HasMore bool         `json:"has_more"`
+	}
+	type success struct {
+		Success bool     `json:"success"`
+		Data    pageData `json:"data"`
+	}
+	tests := []struct {
+		name string
+		page feed.Page
+		want success
+	}{
+		{"a page of changes is written as encoding/json writes it",
+			feed.Page{Changes: []feed.Change{created, updated, deleted}, LastSeq: 58, HeadSeq: 80, HasMore: true},
+			success{true, pageData{[]wireChange{referenceChange(created), referenceChange(updated), referenceChange(deleted)}, 58, 80, true}}},
+		{"an empty page has an empty list", feed.Page{LastSeq: 7, HeadSeq: 7},
+			success{true, pageData{[]wireChange{}, 7, 7, false}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, want := string(appendChangesBody(nil, tt.page)), referenceJSON(t, tt.want); got != want {
+				t.Errorf("wrote\n%s want\n%s", got, want)
+			}
+		})
+	}
+}
+
+func FuzzWireChange(f *testing.F) {
+	f.Add(int64(58), uint8(2), 7, int64(1784109600), uint16(0x0fff), "Follow up", true)
+	f.Add(int64(-1), uint8(0), -5, int64(-62135596800), uint16(0), "a\u2028<b>&\"\\\x00\xff", false)
+	domain := slices.Sorted(maps.Keys(restFieldNames))
+	f.Fuzz(func(t *testing.T, seq int64, typ uint8, id int, unix int64, mask uint16, title string, withTask bool) {
+		at := task.NewDateTime(time.Unix(unix%(1<<35), 0)) // within years 0 to 9999
+		c := feed.Change{Seq: seq, Type: feed.Type(typ % 4), TaskID: id, At: at}
+		for i, name := range domain {
+			if mask&(1<<i) != 0 {
+				c.Fields = append(c.Fields, name)
+			}
+		}
+		if withTask {
+			tk := task.Task{ID: id, Title: title, StartDatetime: at, DueDate: at.Date(), CreatedAt: at, UpdatedAt: at, Version: 1}
+			c.Task = &tk
+		}
+		got := string(ChangeJSON(&c)) + "\n"
+		if want := referenceJSON(t, referenceChange(c)); got != want {
+			t.Errorf("ChangeJSON wrote\n%s want\n%s", got, want)
 		}
 	})
 }
