@@ -87,6 +87,21 @@ func (w *writer) Write(p []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the real writer.
 func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// FlushError flushes the response, a held buffer with it: a handler that
+// flushes wants its bytes on the wire now, as a stream's event does. (A
+// held buffer always has bytes behind it in net/http's buffer, which the
+// flush writes and so sends it too; release makes sure of it regardless.)
+func (w *writer) FlushError() error {
+	if err := http.NewResponseController(w.ResponseWriter).Flush(); err != nil {
+		return err
+	}
+	return w.conn.release()
+}
+
+// Flush is FlushError for callers of http.Flusher: without it, the
+// wrapper would hide the real writer's Flush from them.
+func (w *writer) Flush() { _ = w.FlushError() }
+
 // conn is a connection that can hold one full buffer back. net/http
 // writes a connection from one goroutine at a time (its handler runs on
 // the connection's goroutine), so its fields need no lock.
@@ -120,6 +135,17 @@ func (c *conn) Write(p []byte) (int, error) {
 	bufs := net.Buffers{held, p}
 	n, err := bufs.WriteTo(c.Conn)
 	return max(int(n)-len(held), 0), err
+}
+
+// release writes a held buffer out.
+func (c *conn) release() error {
+	if len(c.held) == 0 {
+		return nil
+	}
+	held := c.held
+	c.held, c.buf = nil, held[:0]
+	_, err := c.Conn.Write(held)
+	return err
 }
 
 // CloseWrite half-closes the connection when the underlying one can, as

@@ -2,6 +2,7 @@ package onewrite
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -169,5 +170,54 @@ func TestOneWrite(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, tt.run)
+	}
+}
+
+// TestAFlushReachesTheClientWhileTheHandlerWaits streams a response
+// that is written, flushed and then held open, as a stream's event is:
+// what was flushed must reach the client while the handler waits, through
+// either way of flushing, whatever its size next to net/http's buffer.
+func TestAFlushReachesTheClientWhileTheHandlerWaits(t *testing.T) {
+	for _, flush := range []struct {
+		name string
+		do   func(w http.ResponseWriter)
+	}{
+		{"a ResponseController", func(w http.ResponseWriter) { http.NewResponseController(w).Flush() }},
+		{"http.Flusher", func(w http.ResponseWriter) { w.(http.Flusher).Flush() }},
+	} {
+		for _, n := range []int{100, connBuffer - 100, connBuffer + 1, 2 * connBuffer} {
+			t.Run(fmt.Sprintf("%d bytes flushed through %s", n, flush.name), func(t *testing.T) {
+				release := make(chan struct{})
+				defer close(release)
+				first := body(n)
+				srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					w.Write(first)
+					flush.do(w)
+					<-release
+				})}
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				go Serve(srv, ln)
+				t.Cleanup(func() { srv.Close() })
+				res, err := http.Get("http://" + ln.Addr().String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer res.Body.Close()
+				got := make([]byte, len(first))
+				done := make(chan error, 1)
+				go func() { _, err := io.ReadFull(res.Body, got); done <- err }()
+				select {
+				case err := <-done:
+					if err != nil || !bytes.Equal(got, first) {
+						t.Fatalf("read (%v) not the %d bytes flushed", err, len(first))
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatal("the flushed bytes did not arrive while the handler waited")
+				}
+			})
+		}
 	}
 }
