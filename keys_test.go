@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -14,14 +13,17 @@ import (
 	"time"
 
 	"tasksapi/access"
-	"tasksapi/db"
-	"tasksapi/graph"
 )
 
 func testConfig(path string) config {
-	return config{Addr: "127.0.0.1:0", DBPath: path, CORSOrigins: []string{"*"},
-		MaxComplexity: graph.DefaultLimits.MaxComplexity, MaxDepth: graph.DefaultLimits.MaxDepth, Sync: db.SyncFull,
-		LogFormat: "text", LogLevel: slog.LevelInfo}
+	// The defaults as a user gets them, so that a new setting needs no
+	// change here; then a free loopback port and no rate limit.
+	cfg, err := parseConfig(nil, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		panic(err)
+	}
+	cfg.Addr, cfg.DBPath, cfg.RateLimit = "127.0.0.1:0", path, 0
+	return cfg
 }
 
 var (
