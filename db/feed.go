@@ -115,14 +115,19 @@ func scanChange(rows *sql.Rows) (feed.Change, error) {
 }
 
 // DeleteOldChanges removes up to limit changes committed before before,
-// oldest first, and records for each organisation the highest seq it
+// oldest (lowest seq) first, and records for each organisation the highest seq it
 // lost, so that a read from before it is refused rather than silently
 // missing changes. It says how many it removed.
 func (s *Store) DeleteOldChanges(ctx context.Context, before time.Time, limit int) (int, error) {
 	var n int
 	err := s.commit(ctx, 0, func(ctx context.Context, tx *sql.Tx) error {
+		// Oldest first by seq, walking the table in its own order (NOT
+		// INDEXED keeps SQLite there) and stopping at the limit: the
+		// oldest changes are the expired ones, so a batch reads little
+		// more than it removes, and a reader is never refused for a seq
+		// while an older one is still kept.
 		rows, err := tx.QueryContext(ctx, `DELETE FROM task_changes WHERE seq IN
-			(SELECT seq FROM task_changes WHERE at < ? ORDER BY at`+limitClause(limit)+`)
+			(SELECT seq FROM task_changes NOT INDEXED WHERE at < ? ORDER BY seq`+limitClause(limit)+`)
 			RETURNING organisation_id, seq`, task.NewDateTime(before).String())
 		if err != nil {
 			return err

@@ -177,8 +177,9 @@ func (t *tail) read(store Reader) {
 		t.mu.Lock()
 		switch {
 		case err != nil:
-			// Followers read the store until a read succeeds.
-			t.ready = false
+			// Followers read the store until a read succeeds, which
+			// starts the tail afresh.
+			t.ready, t.changes = false, nil
 		case !ready:
 			t.ready, t.base, t.head = true, page.HeadSeq, page.HeadSeq
 		default:

@@ -13,8 +13,8 @@ CREATE TABLE task_changes (
     task            TEXT              -- JSON of the task right after the change; NULL for a delete
 );
 CREATE INDEX task_changes_org_seq ON task_changes (organisation_id, seq);
--- Retention removes the oldest changes through this index, in batches.
-CREATE INDEX task_changes_at ON task_changes (at);
+-- Retention removes the oldest changes in seq order, which is commit
+-- order: no index on at is needed.
 
 -- The highest seq of an organisation's changes that retention removed: a
 -- read from before it has missed changes (410).
