@@ -15,7 +15,6 @@ package main
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,7 +26,6 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -173,8 +171,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, 
 	hub := feed.NewHub(store)
 	store.OnCommit(hub.Committed)
 	// Webhooks stop before the store closes (deferred calls run last
-	// first), giving attempts under way their grace.
-	webhooks := webhook.NewDispatcher(store, hub, webhook.Options{Encode: changeJSON,
+	// first), giving attempts under way their grace. Their bodies carry
+	// each change as the REST feed lists it, encoded once for every reader.
+	webhooks := webhook.NewDispatcher(store, hub, webhook.Options{Encode: rest.ChangeJSON,
 		AllowPrivate: cfg.WebhooksAllowPrivate, Log: log})
 	webhooks.Start()
 	defer webhooks.Close()
@@ -363,74 +362,4 @@ func displayAddr(a net.Addr) string {
 		return "localhost:" + port
 	}
 	return net.JoinHostPort(host, port)
-}
-
-// changeJSON writes a change as GET /v1/tasks/changes has it (the
-// contract's change object, with the task in its REST form): the data of
-// each webhook body. The REST layer writes no change object of its own
-// for other packages yet; when it exports one, webhook.Options.Encode
-// takes that instead and this goes.
-func changeJSON(c *feed.Change) []byte {
-	type restTask struct {
-		ActivityID     int            `json:"activity_id"`
-		Title          string         `json:"title"`
-		ActivityType   string         `json:"activity_type"`
-		Status         task.Status    `json:"status"`
-		Priority       task.Priority  `json:"priority"`
-		StartDatetime  task.DateTime  `json:"start_datetime"`
-		EndDatetime    *task.DateTime `json:"end_datetime"`
-		DueDate        task.Date      `json:"due_date"`
-		Description    *string        `json:"description"`
-		DealID         *int           `json:"deal_id"`
-		ContactID      *int           `json:"cstid"`
-		AssignedUserID *int           `json:"assigned_user_id"`
-		Tags           []int          `json:"tags"`
-		CreatedAt      task.DateTime  `json:"created_at"`
-		UpdatedAt      task.DateTime  `json:"updated_at"`
-		CompletedAt    *task.DateTime `json:"completed_at"`
-		Version        int            `json:"version"`
-	}
-	out := struct {
-		Seq        int64         `json:"seq"`
-		Type       string        `json:"type"`
-		ActivityID int           `json:"activity_id"`
-		At         task.DateTime `json:"at"`
-		Fields     []string      `json:"fields"`
-		Task       *restTask     `json:"task"`
-	}{Seq: c.Seq, Type: c.Type.String(), ActivityID: c.TaskID, At: c.At, Fields: []string{}}
-	for _, f := range c.Fields {
-		if name, ok := restFieldNames[f]; ok {
-			f = name
-		}
-		out.Fields = append(out.Fields, f)
-	}
-	slices.Sort(out.Fields)
-	if t := c.Task; t != nil {
-		tags := t.TagIDs
-		if tags == nil {
-			tags = []int{}
-		}
-		out.Task = &restTask{ActivityID: t.ID, Title: t.Title, ActivityType: t.ActivityType(), Status: t.Status,
-			Priority: t.Priority, StartDatetime: t.StartDatetime, EndDatetime: t.EndDatetime, DueDate: t.DueDate,
-			Description: t.Description, DealID: t.DealID, ContactID: t.ContactID, AssignedUserID: t.AssignedUserID,
-			Tags: tags, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, CompletedAt: t.CompletedAt, Version: t.Version}
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		panic(err) // plain values and text marshalers that never fail
-	}
-	return b
-}
-
-// restFieldNames are the REST names of the domain's field names that
-// differ from them, for a change's fields.
-var restFieldNames = map[string]string{
-	"assignedUserId": "assigned_user_id",
-	"completedAt":    "completed_at",
-	"contactId":      "cstid",
-	"dealId":         "deal_id",
-	"dueDate":        "due_date",
-	"endDatetime":    "end_datetime",
-	"startDatetime":  "start_datetime",
-	"tagIds":         "tags",
 }

@@ -30,15 +30,11 @@ import (
 type hookRequest struct {
 	header http.Header
 	body   []byte
-	// The payload: the change's type, and its data as sent.
+	// The payload's type, and what its data says of the change.
 	typ  string
 	data struct {
-		Seq        int64           `json:"seq"`
-		Type       string          `json:"type"`
-		ActivityID int             `json:"activity_id"`
-		At         string          `json:"at"`
-		Fields     []string        `json:"fields"`
-		Task       json.RawMessage `json:"task"`
+		Seq int64  `json:"seq"`
+		At  string `json:"at"`
 	}
 }
 
@@ -247,7 +243,7 @@ func TestWebhooksAllowPrivateIsAFlagAndAnEnvironmentVariable(t *testing.T) {
 	}
 }
 
-func TestAWebhookBodyCarriesTheChangeInItsRESTForm(t *testing.T) {
+func TestAWebhookBodyCarriesTheChangeAsTheRESTFeedListsIt(t *testing.T) {
 	srv := startServerWith(t, func(c *config) { c.WebhooksAllowPrivate = true })
 	rc := newHookReceiver(t, 0)
 	out, err := webhooks(t, nil, "add", "--org", "Acme", "--url", rc.URL, "--webhooks-allow-private", "--db", srv.dbPath)
@@ -256,65 +252,48 @@ func TestAWebhookBodyCarriesTheChangeInItsRESTForm(t *testing.T) {
 	}
 	decodeAdded(t, out) // sent what is recorded from now, whenever the running server finds it
 
-	created := createTask(t, srv.URL, srv.creds, "Send contract")
-	id := fmt.Sprint(created["activity_id"])
-	res, body := do(t, http.MethodPatch, srv.URL+"/v1/tasks/"+id, "application/json",
-		`{"status":2,"cstid":null,"deal_id":3}`, auth(srv.creds)...)
-	if res.StatusCode != http.StatusOK {
+	id := fmt.Sprint(createTask(t, srv.URL, srv.creds, "Send contract")["activity_id"])
+	if res, body := do(t, http.MethodPatch, srv.URL+"/v1/tasks/"+id, "application/json",
+		`{"status":2,"cstid":null,"deal_id":3}`, auth(srv.creds)...); res.StatusCode != http.StatusOK {
 		t.Fatalf("PATCH: %d %s", res.StatusCode, body)
 	}
-	var changed struct{ Data map[string]any }
-	json.Unmarshal(body, &changed)
 	if res, body := do(t, http.MethodDelete, srv.URL+"/v1/tasks/"+id, "", "", auth(srv.creds)...); res.StatusCode != http.StatusOK {
 		t.Fatalf("DELETE: %d %s", res.StatusCode, body)
 	}
 	waitFor(t, "three deliveries", func() bool { return len(rc.requests()) == 3 })
-
-	got := rc.requests()
-	tests := []struct {
-		name   string
-		typ    string
-		fields []string
-		task   map[string]any // nil: null
-	}{
-		{"a create carries the task as REST answered it", "created", []string{}, created},
-		{"a change carries its fields in REST names, sorted, and the task as changed", "updated",
-			[]string{"completed_at", "cstid", "deal_id", "status"}, changed.Data},
-		{"a delete carries no task", "deleted", []string{}, nil},
+	_, body := do(t, http.MethodGet, srv.URL+"/v1/tasks/changes", "", "", auth(srv.creds)...)
+	var list struct {
+		Data struct{ Changes []json.RawMessage }
 	}
-	for i, tt := range tests {
+	if err := json.Unmarshal(body, &list); err != nil || len(list.Data.Changes) != 3 {
+		t.Fatalf("GET /v1/tasks/changes: %v %s", err, body)
+	}
+
+	for i, tt := range []struct{ name, typ string }{
+		{"a create's body carries it as listed", "created"},
+		{"a change's body carries it as listed", "updated"},
+		{"a delete's body carries it as listed", "deleted"},
+	} {
+		typ := tt.typ
 		t.Run(tt.name, func(t *testing.T) {
-			r := got[i]
-			var data map[string]json.RawMessage
-			var payload struct{ Data json.RawMessage }
-			json.Unmarshal(r.body, &payload)
-			json.Unmarshal(payload.Data, &data)
-			keys := make([]string, 0, len(data))
-			for k := range data {
-				keys = append(keys, k)
+			r := rc.requests()[i]
+			var payload struct {
+				Type      string          `json:"type"`
+				Timestamp string          `json:"timestamp"`
+				Data      json.RawMessage `json:"data"`
 			}
-			slices.Sort(keys)
-			if want := []string{"activity_id", "at", "fields", "seq", "task", "type"}; !slices.Equal(keys, want) {
-				t.Errorf("the change has keys %v, want %v", keys, want)
+			if err := json.Unmarshal(r.body, &payload); err != nil {
+				t.Fatal(err)
 			}
-			if r.typ != "task."+tt.typ || r.data.Type != tt.typ || fmt.Sprint(r.data.ActivityID) != id ||
-				!slices.Equal(r.data.Fields, tt.fields) || len(r.data.At) != len("2026-07-15T10:00:00") {
-				t.Errorf("the change is %s; want type %s of task %s with fields %v", payload.Data, tt.typ, id, tt.fields)
+			if !bytes.Equal(payload.Data, list.Data.Changes[i]) {
+				t.Errorf("the body's data is\n%s\nthe feed lists\n%s", payload.Data, list.Data.Changes[i])
 			}
-			var task map[string]any
-			json.Unmarshal(r.data.Task, &task)
-			if !reflectEqualJSON(task, tt.task) {
-				t.Errorf("the change's task is %s, want %v", r.data.Task, tt.task)
+			if payload.Type != "task."+typ || payload.Timestamp != r.data.At+"Z" {
+				t.Errorf("type %q, timestamp %q; want task.%s at the change's commit time %sZ",
+					payload.Type, payload.Timestamp, typ, r.data.At)
 			}
 		})
 	}
-}
-
-// reflectEqualJSON compares two decoded JSON objects.
-func reflectEqualJSON(a, b map[string]any) bool {
-	x, _ := json.Marshal(a)
-	y, _ := json.Marshal(b)
-	return bytes.Equal(x, y)
 }
 
 // startServerWith runs serve, with a configuration change, over a new
