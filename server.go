@@ -272,7 +272,7 @@ func (a app) handler() http.Handler {
 	rest.New(rest.Options{Service: a.svc, Guard: a.guard, Keeper: a.keeper, Log: a.log,
 		Feed: a.feed, Hub: a.hub, Streams: a.streams, Stop: a.stop}).Register(mux)
 	gql := graph.NewHandler(graph.Options{Service: a.svc, Guard: a.guard, Keeper: a.keeper, Limits: a.limits, Log: a.log,
-		Feed: a.feed, Hub: a.hub, Streams: a.streams, Origins: a.corsOrigins, Stop: a.stop})
+		Feed: a.feed, Hub: a.hub, Streams: a.streams, WebhookService: a.webhooks, Origins: a.corsOrigins, Stop: a.stop})
 	mux.Handle("/query", gql)
 	mux.Handle("/graphql", gql)
 	// GET /{$} rather than "/", which would swallow every 404 and 405.

@@ -22,6 +22,7 @@ import (
 	"tasksapi/idempotency"
 	"tasksapi/observe"
 	"tasksapi/task"
+	"tasksapi/webhook"
 )
 
 // Error codes in extensions.code.
@@ -49,8 +50,9 @@ type Limits struct {
 }
 
 // DefaultLimits let a full page of 100 tasks with every field through, a
-// page of 1000 changes with most fields (see changesCost), and the
-// playground's own schema query.
+// page of 1000 changes with most fields (see changesCost), every webhook
+// or 100 delivery attempts with every field, and the playground's own
+// schema query.
 var DefaultLimits = Limits{MaxComplexity: 2500, MaxDepth: 15}
 
 // Options are what the GraphQL endpoint is made of.
@@ -71,6 +73,9 @@ type Options struct {
 	Feed    feed.Reader
 	Hub     *feed.Hub
 	Streams *feed.Streams
+	// WebhookService manages the organisation's webhooks: the webhooks
+	// and webhookDeliveries queries and the webhook mutations.
+	WebhookService *webhook.Service
 	// Origins are the browser origins that may open a WebSocket, as the
 	// server's CORS origins are written ("*": any); see allowedOrigin.
 	Origins []string
@@ -111,7 +116,8 @@ func newHandler(o Options, plans *planReads) http.Handler {
 		o.SendTimeout = DefaultSendTimeout
 	}
 	log, guard := o.Log, o.Guard
-	cfg := Config{Resolvers: &Resolver{Service: o.Service, Log: log, Feed: o.Feed, Hub: o.Hub, Streams: o.Streams}}
+	cfg := Config{Resolvers: &Resolver{Service: o.Service, Log: log, Feed: o.Feed, Hub: o.Hub, Streams: o.Streams,
+		WebhookService: o.WebhookService}}
 	cfg.Complexity.Query.Tasks = func(child int, _ *task.Filter, pageSize *int, _ *int, _ *task.SortField, _ *task.SortOrder) int {
 		return 1 + pageCost(pageSize, child)
 	}
@@ -120,6 +126,14 @@ func newHandler(o Options, plans *planReads) http.Handler {
 	}
 	cfg.Complexity.Query.TaskChanges = func(child int, _ *int64, first *int) int {
 		return 1 + changesCost(first, child)
+	}
+	// A list of webhooks holds at most MaxPerOrganisation; a list of
+	// deliveries as many as first asks for, up to KeptDeliveries.
+	cfg.Complexity.Query.Webhooks = func(child int) int {
+		return 1 + webhook.MaxPerOrganisation*child
+	}
+	cfg.Complexity.Query.WebhookDeliveries = func(child int, _ string, first *int) int {
+		return 1 + deliveriesCost(first, child)
 	}
 	schema := NewExecutableSchema(cfg)
 	srv := handler.New(schema)
@@ -281,6 +295,17 @@ func changesCost(first *int, child int) int {
 
 // changesPerCount is how many changes of a page count as one.
 const changesPerCount = 10
+
+// deliveriesCost counts a list of delivery attempts' selection once per
+// attempt it can hold: first of them, DefaultDeliveries when null, at most
+// KeptDeliveries. A first the resolver refuses counts once.
+func deliveriesCost(first *int, child int) int {
+	n := webhook.DefaultDeliveries
+	if first != nil {
+		n = max(1, min(*first, webhook.KeptDeliveries))
+	}
+	return n * child
+}
 
 // writeRefusal answers a request that was refused before its operation
 // ran, by the guard or under its Idempotency-Key: the HTTP status says

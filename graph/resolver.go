@@ -1,7 +1,7 @@
 // Package graph serves the GraphQL interface. generated.go is written by
 // gqlgen from schema.graphqls and gqlgen.yml (run `go generate ./...` at the
 // repository root after changing either); the resolvers are thin calls into
-// task.Service.
+// task.Service, the change feed and webhook.Service.
 package graph
 
 import (
@@ -14,6 +14,7 @@ import (
 	"tasksapi/feed"
 	"tasksapi/idempotency"
 	"tasksapi/task"
+	"tasksapi/webhook"
 )
 
 // Resolver holds the dependencies of every resolver.
@@ -23,6 +24,8 @@ type Resolver struct {
 	Feed    feed.Reader   // the change feed, paged
 	Hub     *feed.Hub     // the change feed, followed live
 	Streams *feed.Streams // bounds each key's subscriptions
+	// WebhookService manages the organisation's webhooks.
+	WebhookService *webhook.Service
 }
 
 // fail is what a resolver returns for err: a domain error as it is, for

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"tasksapi/feed"
 	"tasksapi/task"
+	"tasksapi/webhook"
 )
 
 // CreateTask is the resolver for the createTask field.
@@ -45,6 +46,53 @@ func (r *mutationResolver) DeleteTask(ctx context.Context, id string, expectedVe
 		return "", r.fail(ctx, err)
 	}
 	return strconv.Itoa(t.ID), nil
+}
+
+// CreateWebhook is the resolver for the createWebhook field.
+func (r *mutationResolver) CreateWebhook(ctx context.Context, input webhook.CreateInput) (*webhook.Created, error) {
+	c, err := r.WebhookService.Create(ctx, input)
+	if err != nil {
+		return nil, r.fail(ctx, err)
+	}
+	return &c, nil
+}
+
+// DeleteWebhook is the resolver for the deleteWebhook field.
+func (r *mutationResolver) DeleteWebhook(ctx context.Context, id string) (string, error) {
+	n, err := task.ParseID("id", id)
+	if err != nil {
+		return "", r.fail(ctx, err)
+	}
+	if err := r.WebhookService.Delete(ctx, n); err != nil {
+		return "", r.fail(ctx, err)
+	}
+	return strconv.Itoa(n), nil
+}
+
+// EnableWebhook is the resolver for the enableWebhook field.
+func (r *mutationResolver) EnableWebhook(ctx context.Context, id string) (*webhook.Webhook, error) {
+	n, err := task.ParseID("id", id)
+	if err != nil {
+		return nil, r.fail(ctx, err)
+	}
+	w, err := r.WebhookService.Enable(ctx, n)
+	if err != nil {
+		return nil, r.fail(ctx, err)
+	}
+	return &w, nil
+}
+
+// ReplayWebhook is the resolver for the replayWebhook field.
+func (r *mutationResolver) ReplayWebhook(ctx context.Context, id string, after int64) (*webhook.Webhook, error) {
+	n, err := task.ParseID("id", id)
+	if err != nil {
+		return nil, r.fail(ctx, err)
+	}
+	w, err := r.WebhookService.Replay(ctx, n, after)
+	if err != nil {
+		return nil, r.fail(ctx, err)
+	}
+	return &w, nil
 }
 
 // Tasks is the resolver for the tasks field.
@@ -102,6 +150,28 @@ func (r *queryResolver) TaskChanges(ctx context.Context, after *int64, first *in
 		return nil, r.fail(ctx, err)
 	}
 	return &page, nil
+}
+
+// Webhooks is the resolver for the webhooks field.
+func (r *queryResolver) Webhooks(ctx context.Context) ([]webhook.Webhook, error) {
+	ws, err := r.WebhookService.List(ctx)
+	if err != nil {
+		return nil, r.fail(ctx, err)
+	}
+	return ws, nil
+}
+
+// WebhookDeliveries is the resolver for the webhookDeliveries field.
+func (r *queryResolver) WebhookDeliveries(ctx context.Context, webhookID string, first *int) ([]webhook.Delivery, error) {
+	n, err := task.ParseID("webhookId", webhookID)
+	if err != nil {
+		return nil, r.fail(ctx, err)
+	}
+	ds, err := r.WebhookService.Deliveries(ctx, n, first)
+	if err != nil {
+		return nil, r.fail(ctx, err)
+	}
+	return ds, nil
 }
 
 // TaskChanged is the resolver for the taskChanged field.

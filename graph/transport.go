@@ -61,7 +61,8 @@ const (
 //     Content-Type is not application/json is a 415;
 //   - a mutation POSTed with an Idempotency-Key runs under the key (see
 //     claim); a refusal under the key is a 422 or 409 under either media
-//     type. The header means nothing to a query.
+//     type, and so is a key sent with a mutation that is not a task
+//     write. The header means nothing to a query.
 type httpTransport struct {
 	keeper *idempotency.Keeper
 	log    *slog.Logger
@@ -205,7 +206,12 @@ func readParams(r *http.Request) (*graphql.RawParams, []byte, *requestError) {
 // write, so a repeat is answered from it (idempotency.Service) by the same
 // execution, to the same bytes. A key's outcome is one write's: a mutation
 // selecting more than one field is refused under a key, as the second
-// write's outcome could not be kept and a repeat would run it again.
+// write's outcome could not be kept and a repeat would run it again. Only
+// the task writes keep their outcomes (idempotency.Service), so a key on
+// any other mutation is refused too, before it runs: a webhook mutation
+// under a key would run again on every repeat (a second webhook, with a
+// second secret), and createWebhook's answer holds a secret that is shown
+// once and never kept.
 func (t httpTransport) claim(ctx context.Context, r *http.Request, keys []string, body []byte,
 	opCtx *graphql.OperationContext,
 ) (context.Context, func(), error) {
@@ -214,9 +220,14 @@ func (t httpTransport) claim(ctx context.Context, r *http.Request, keys []string
 	}
 	writes := 0
 	for _, f := range graphql.CollectFields(opCtx, opCtx.Operation.SelectionSet, []string{"Mutation"}) {
-		if f.Name != "__typename" {
-			writes++
+		if f.Name == "__typename" {
+			continue
 		}
+		if !keptWrites[f.Name] {
+			return nil, nil, task.Invalid(idempotency.Header,
+				"is taken only by a task write (createTask, updateTask, deleteTask): send "+f.Name+" without it")
+		}
+		writes++
 	}
 	if writes > 1 {
 		return nil, nil, task.Invalid(idempotency.Header,
@@ -224,6 +235,10 @@ func (t httpTransport) claim(ctx context.Context, r *http.Request, keys []string
 	}
 	return t.keeper.Begin(ctx, keys[0], idempotency.Fingerprint(r.Method, r.URL.Path, body))
 }
+
+// keptWrites are the mutations whose outcome an Idempotency-Key keeps:
+// the writes idempotency.Service answers from a kept outcome.
+var keptWrites = map[string]bool{"createTask": true, "updateTask": true, "deleteTask": true}
 
 // encodeResult writes an operation's response with its data spliced in as
 // the executor wrote it: handing that to encoding/json would validate and
