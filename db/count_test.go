@@ -211,6 +211,9 @@ func TestUpgradingToTaskCountsCountsEachOrganisationsOwnTasks(t *testing.T) {
 		"DROP TABLE task_changes", "ALTER TABLE organisations DROP COLUMN changes_removed_through",
 		// What 0011 added.
 		"DROP TABLE webhook_deliveries", "DROP TABLE webhooks",
+		// What 0012 added, and the search triggers that use it (made anew
+		// when the store opens).
+		"DROP TRIGGER IF EXISTS tasks_fts_delete", "DROP TRIGGER IF EXISTS tasks_fts_update", "DROP TABLE search_dirty",
 		// Stand-ins for the triggers 0008 replaces.
 		"CREATE TRIGGER tasks_count_insert AFTER INSERT ON tasks BEGIN SELECT 1; END",
 		"CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks BEGIN SELECT 1; END",

@@ -29,34 +29,29 @@ import (
 // merge stalled every write for half a second. The delta stays small, and
 // start-up folds it into the main index once it grows (compactDelta).
 //
-// Triggers keep the indexes in step when a task's title changes or it
-// goes, and they need the FTS5 module: a build without FTS5 drops them
-// when it opens a database and marks the index stale; the next build with
-// FTS5 rebuilds it.
+// A change of title or a delete does no indexing either: triggers note
+// the task in search_dirty, searches read the titles of noted tasks
+// directly, and the writer's next batch brings the index up to date. The
+// triggers belong to the index: a build without FTS5 drops them when it
+// opens a database and marks the index stale; the next build with FTS5
+// rebuilds it.
 const (
 	createSearchIndex = `
 	CREATE VIRTUAL TABLE IF NOT EXISTS tasks_fts USING fts5(title_fold,
 		content = 'tasks', content_rowid = 'id', tokenize = 'trigram case_sensitive 1');
 	CREATE VIRTUAL TABLE IF NOT EXISTS tasks_fts_delta USING fts5(title_fold,
 		content = 'tasks', content_rowid = 'id', tokenize = 'trigram case_sensitive 1');`
-	// A change goes to the index that holds the row, if any: the main one
-	// up to indexed_through, the delta up to delta_through, none after.
+	// A change of title or a delete of a task the index holds is noted,
+	// with the title the index holds, for the writer's next batch (see
+	// indexDirtySQL); the first note of a task keeps the indexed title.
 	searchTriggers = `
 	CREATE TRIGGER tasks_fts_delete AFTER DELETE ON tasks BEGIN
-		INSERT INTO tasks_fts (tasks_fts, rowid, title_fold) SELECT 'delete', OLD.id, OLD.title_fold
-			FROM search_index WHERE OLD.id <= indexed_through;
-		INSERT INTO tasks_fts_delta (tasks_fts_delta, rowid, title_fold) SELECT 'delete', OLD.id, OLD.title_fold
-			FROM search_index WHERE OLD.id > indexed_through AND OLD.id <= delta_through;
+		INSERT OR IGNORE INTO search_dirty (id, title_fold) SELECT OLD.id, OLD.title_fold
+			FROM search_index WHERE OLD.id <= delta_through;
 	END;
 	CREATE TRIGGER tasks_fts_update AFTER UPDATE OF title_fold ON tasks BEGIN
-		INSERT INTO tasks_fts (tasks_fts, rowid, title_fold) SELECT 'delete', OLD.id, OLD.title_fold
-			FROM search_index WHERE OLD.id <= indexed_through;
-		INSERT INTO tasks_fts (rowid, title_fold) SELECT NEW.id, NEW.title_fold
-			FROM search_index WHERE NEW.id <= indexed_through;
-		INSERT INTO tasks_fts_delta (tasks_fts_delta, rowid, title_fold) SELECT 'delete', OLD.id, OLD.title_fold
-			FROM search_index WHERE OLD.id > indexed_through AND OLD.id <= delta_through;
-		INSERT INTO tasks_fts_delta (rowid, title_fold) SELECT NEW.id, NEW.title_fold
-			FROM search_index WHERE NEW.id > indexed_through AND NEW.id <= delta_through;
+		INSERT OR IGNORE INTO search_dirty (id, title_fold) SELECT OLD.id, OLD.title_fold
+			FROM search_index WHERE OLD.id <= delta_through;
 	END;`
 	// tasks_fts_insert indexed every new task in its own transaction,
 	// before the tail.
@@ -72,10 +67,23 @@ const (
 	INSERT INTO tasks_fts_delta (tasks_fts_delta) VALUES ('delete-all');
 	UPDATE search_index SET stale = 0, indexed_through = (SELECT coalesce(max(id), 0) FROM tasks),
 		delta_through = (SELECT coalesce(max(id), 0) FROM tasks);
+	DELETE FROM search_dirty;
 	UPDATE organisations SET write_version = write_version + 1;`
-	// indexTailSQL moves the tail into the delta index. It changes no
-	// search's results, so no write version moves.
+	// indexTailSQL brings the noted tasks up to date in the index that
+	// holds them (the old title out, the current one in, if the task is
+	// still there), then moves the tail into the delta index. It changes
+	// no search's results, so no write version moves.
 	indexTailSQL = `
+	INSERT INTO tasks_fts (tasks_fts, rowid, title_fold) SELECT 'delete', d.id, d.title_fold
+		FROM search_dirty AS d, search_index WHERE d.id <= indexed_through;
+	INSERT INTO tasks_fts (rowid, title_fold) SELECT t.id, t.title_fold
+		FROM search_dirty AS d JOIN tasks AS t ON t.id = d.id, search_index WHERE d.id <= indexed_through;
+	INSERT INTO tasks_fts_delta (tasks_fts_delta, rowid, title_fold) SELECT 'delete', d.id, d.title_fold
+		FROM search_dirty AS d, search_index WHERE d.id > indexed_through AND d.id <= delta_through;
+	INSERT INTO tasks_fts_delta (rowid, title_fold) SELECT t.id, t.title_fold
+		FROM search_dirty AS d JOIN tasks AS t ON t.id = d.id, search_index
+		WHERE d.id > indexed_through AND d.id <= delta_through;
+	DELETE FROM search_dirty;
 	INSERT INTO tasks_fts_delta (rowid, title_fold)
 		SELECT id, title_fold FROM tasks WHERE id > (SELECT delta_through FROM search_index);
 	UPDATE search_index SET delta_through = max(delta_through, (SELECT coalesce(max(id), 0) FROM tasks));`
@@ -92,12 +100,15 @@ const indexEvery = 200 * time.Millisecond
 const compactDelta = 100_000
 
 // searchMatch is the condition "the task's title may contain the phrase",
-// through both indexes, plus the organisation's tail, whose titles the
-// caller's instr(title_fold, term) reads. Its arguments are the phrase,
+// through both indexes, plus the organisation's tail and the tasks whose
+// title changed since they were indexed, whose titles the caller's
+// instr(title_fold, term) reads (an index entry holding a changed task's
+// old title is filtered out by the same instr). Its arguments are the phrase,
 // the phrase again and the organisation.
 const searchMatch = `id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?
 	UNION ALL SELECT rowid FROM tasks_fts_delta WHERE tasks_fts_delta MATCH ?
-	UNION ALL SELECT id FROM tasks WHERE organisation_id = ` + bound + ` AND id > (SELECT delta_through FROM search_index))`
+	UNION ALL SELECT id FROM tasks WHERE organisation_id = ` + bound + ` AND id > (SELECT delta_through FROM search_index)
+	UNION ALL SELECT id FROM search_dirty)`
 
 // indexable reports whether the trigram index can serve a search for
 // term: three characters at least, and no NUL, which ends an FTS5 query.

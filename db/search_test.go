@@ -528,9 +528,18 @@ func checkSearches(t *testing.T, s *Store, org int, terms ...string) {
 			t.Errorf("searching %q through the index finds %v, want %v", term, got, want)
 		}
 	}
+	// Once the writer has brought the index up to date, the index matches
+	// the tasks, and searches through it still find what they should.
+	s.indexTail()
 	for _, table := range []string{"tasks_fts", "tasks_fts_delta"} {
 		if _, err := s.write.Exec("INSERT INTO " + table + " (" + table + ") VALUES ('integrity-check')"); err != nil {
 			t.Errorf("%s does not match the tasks: %v", table, err)
+		}
+	}
+	for _, term := range terms {
+		want := titleMatches(t, s, org, term)
+		if got := pageIDs(t, s, org, task.Filter{Search: &term}, true); !slices.Equal(got, want) {
+			t.Errorf("after indexing, searching %q through the index finds %v, want %v", term, got, want)
 		}
 	}
 }
