@@ -440,3 +440,34 @@ func TestTwoRequestsOfOneKeyThatCannotSeeEachOthersClaimsWriteOnce(t *testing.T)
 		t.Errorf("%d tasks stored, want 1", n)
 	}
 }
+
+func TestCachedTotalsFollowChangesOfTitlesAndDates(t *testing.T) {
+	s, _, _ := newStore(t)
+	ctx := orgContext(t, s, "Acme")
+	var ids []int
+	for range 3 {
+		ids = append(ids, mustCreate(t, ctx, s, simple(t, "Alpha review")).ID)
+	}
+	alpha, beta := "alpha", "beta"
+	from, to := date(t, "2026-03-01"), date(t, "2026-03-01")
+	total := func(f task.Filter) int { return mustList(t, ctx, s, task.ListParams{Filter: f}).TotalRecords }
+	// Counted once and cached under the organisation's write version.
+	if a, d := total(task.Filter{Search: &alpha}), total(task.Filter{DueDateFrom: &from, DueDateTo: &to}); a != 3 || d != 3 {
+		t.Fatalf("before the changes: %d alpha, %d due on March 1st; want 3 and 3", a, d)
+	}
+	mustUpdate(t, ctx, s, ids[0], task.UpdateInput{Title: task.To("Beta review")})
+	mustUpdate(t, ctx, s, ids[1], task.UpdateInput{EndDatetime: task.To(dt(t, "2026-03-05T10:00:00"))})
+	for _, c := range []struct {
+		name   string
+		filter task.Filter
+		want   int
+	}{
+		{"the old title", task.Filter{Search: &alpha}, 2},
+		{"the new title", task.Filter{Search: &beta}, 1},
+		{"the old due date", task.Filter{DueDateFrom: &from, DueDateTo: &to}, 2},
+	} {
+		if got := total(c.filter); got != c.want {
+			t.Errorf("after the changes, the total of %s = %d, want %d", c.name, got, c.want)
+		}
+	}
+}

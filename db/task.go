@@ -88,7 +88,7 @@ func (s *Store) UpdateTask(ctx context.Context, id int, in task.UpdateInput, exp
 			return err
 		}
 		if len(fields) > 0 {
-			if err := update(ctx, tx, org, old, t); err != nil {
+			if err := update(ctx, tx, org, t, fields); err != nil {
 				return err
 			}
 			if err := record(ctx, tx, org, feed.Updated, t, fields, t.UpdatedAt); err != nil {
@@ -157,28 +157,46 @@ func refusalOr(err error, format string, args ...any) error {
 	return fmt.Errorf(format+": %w", append(args, err)...)
 }
 
-// updateTask writes a changed task. The title's columns are written only
-// when the title changed: writing title_fold, even unchanged, runs the
-// search index's trigger.
-const (
-	updateTask = `UPDATE tasks SET status = ?, priority = ?, start_datetime = ?, end_datetime = ?,
-	due_date = ?, description = ?, deal_id = ?, contact_id = ?, assigned_user_id = ?, tag_ids = ?,
-	updated_at = ?, completed_at = ?, version = ?`
-	updateTitle = `, title = ?, title_fold = ?`
-	updateWhere = ` WHERE id = ` + bound
-)
+// changedColumns maps each field a change can alter to the columns that
+// hold it and their new values. An update sets only the columns of the
+// fields that changed (and updated_at and version): SQLite rewrites every
+// index that holds a column in the SET list, changed or not, so setting
+// them all rewrote ten index entries for a change of title. A statement
+// per set of changed fields stays prepared in the connection's cache.
+var changedColumns = map[string]func(t task.Task) (columns string, args []any){
+	"title":          func(t task.Task) (string, []any) { return "title = ?, title_fold = ?", []any{t.Title, fold(t.Title)} },
+	"status":         func(t task.Task) (string, []any) { return "status = ?", []any{t.Status} },
+	"priority":       func(t task.Task) (string, []any) { return "priority = ?", []any{t.Priority} },
+	"startDatetime":  func(t task.Task) (string, []any) { return "start_datetime = ?", []any{t.StartDatetime.String()} },
+	"endDatetime":    func(t task.Task) (string, []any) { return "end_datetime = ?", []any{nullableText(t.EndDatetime)} },
+	"dueDate":        func(t task.Task) (string, []any) { return "due_date = ?", []any{t.DueDate.String()} },
+	"description":    func(t task.Task) (string, []any) { return "description = ?", []any{t.Description} },
+	"dealId":         func(t task.Task) (string, []any) { return "deal_id = ?", []any{t.DealID} },
+	"contactId":      func(t task.Task) (string, []any) { return "contact_id = ?", []any{t.ContactID} },
+	"assignedUserId": func(t task.Task) (string, []any) { return "assigned_user_id = ?", []any{t.AssignedUserID} },
+	"tagIds":         func(t task.Task) (string, []any) { return "tag_ids = ?", []any{tagsText(t.TagIDs)} },
+	"completedAt":    func(t task.Task) (string, []any) { return "completed_at = ?", []any{nullableText(t.CompletedAt)} },
+}
 
-// update writes t, a changed old, within tx.
-func update(ctx context.Context, tx *sql.Tx, org int, old, t task.Task) error {
-	args := []any{t.Status, t.Priority, t.StartDatetime.String(), nullableText(t.EndDatetime),
-		t.DueDate.String(), t.Description, t.DealID, t.ContactID, t.AssignedUserID, tagsText(t.TagIDs),
-		t.UpdatedAt.String(), nullableText(t.CompletedAt), t.Version}
-	query := updateTask
-	if t.Title != old.Title {
-		query += updateTitle
-		args = append(args, t.Title, fold(t.Title))
+// update writes the changed fields of t within tx, with its new
+// updated_at and version. The count triggers fire only for a change of
+// the columns they count; the organisation's write version, which keys
+// the cached totals of searches and date ranges, moves here for any.
+func update(ctx context.Context, tx *sql.Tx, org int, t task.Task, fields []string) error {
+	var set strings.Builder
+	set.WriteString("UPDATE tasks SET updated_at = ?, version = ?")
+	args := []any{t.UpdatedAt.String(), t.Version}
+	for _, f := range fields {
+		columns, values := changedColumns[f](t)
+		set.WriteString(", ")
+		set.WriteString(columns)
+		args = append(args, values...)
 	}
-	_, err := tx.ExecContext(ctx, query+updateWhere, append(args, t.ID)...)
+	set.WriteString(" WHERE id = " + bound)
+	if _, err := tx.ExecContext(ctx, set.String(), append(args, t.ID)...); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, "UPDATE organisations SET write_version = write_version + 1 WHERE id = "+bound, org)
 	return err
 }
 
