@@ -383,6 +383,7 @@ request filtered "REST list status=0&priority=3&sortBy=due_date" GET "/v1/tasks?
 request search "REST list search=sarah" GET "/v1/tasks?search=sarah"
 request deep "REST list pageIndex=$deep_page (deep)" GET "/v1/tasks?pageIndex=$deep_page"
 request get "REST get /v1/tasks/$task_id" GET "/v1/tasks/$task_id"
+request feed "REST change feed (100 after the middle)" GET "/v1/tasks/changes?after=$((TASKS / 2))&limit=100"
 request get304 "REST get 304 (If-None-Match)" GET "/v1/tasks/$task_id" "" "$dir/not_modified.lua" 'If-None-Match: "1"' 304
 request gql_list "GraphQL tasks list (10, every field)" POST /query "$gql_list" "$dir/gql_list.lua"
 request gql_connection "GraphQL tasksConnection (first 10, DUE_DATE)" POST /query "$gql_connection" "$dir/gql_connection.lua"
@@ -393,7 +394,7 @@ request change "REST change (PATCH /v1/tasks/{id})" PATCH /v1/tasks/1 '{"title":
 
 # The reads are measured first, and compared with the previous build,
 # while both databases hold just the seeded tasks; then the writes.
-reads=(list status filtered search deep get get304 gql_list gql_connection)
+reads=(list status filtered search deep get feed get304 gql_list gql_connection)
 writes=(create idempotent_create change)
 
 # Each request must answer as expected once before it is measured: a load
