@@ -242,7 +242,7 @@ func firstDiff(a, b []int64) int {
 	return min(len(a), len(b))
 }
 
-func TestReadsAndRemovalsOfTheFeedUseItsIndexesWithoutSorting(t *testing.T) {
+func TestReadsAndRemovalsOfTheFeedAndOfIdempotencyOutcomesUseIndexesWithoutSorting(t *testing.T) {
 	s, _, path := newStore(t)
 	ctx := orgContext(t, s, "Acme")
 	mustCreate(t, ctx, s, simple(t, "x"))
@@ -257,6 +257,10 @@ func TestReadsAndRemovalsOfTheFeedUseItsIndexesWithoutSorting(t *testing.T) {
 			"USING INDEX task_changes_org_seq (organisation_id=? AND seq>?)"},
 		{"the removal of the oldest changes", `SELECT seq FROM task_changes NOT INDEXED WHERE at < '2026-01-01T00:00:00' ORDER BY seq LIMIT 500`,
 			"SCAN task_changes"},
+		{"the removal of expired idempotency outcomes", `SELECT id FROM idempotency_keys WHERE expires_at <= 1700000000 ORDER BY expires_at LIMIT 500`,
+			"SEARCH idempotency_keys USING COVERING INDEX idempotency_keys_expiry (expires_at<?)"},
+		{"the lookup of an idempotency outcome", `SELECT fingerprint, outcome FROM idempotency_keys WHERE key_id = +1 AND key = +'k' AND expires_at > 1700000000`,
+			"SEARCH idempotency_keys USING INDEX sqlite_autoindex_idempotency_keys_1 (key_id=? AND key=?)"},
 	} {
 		t.Run(q.name, func(t *testing.T) {
 			rows, err := conn.Query("EXPLAIN QUERY PLAN " + q.sql)
