@@ -213,7 +213,7 @@ func TestUpgradingToTaskCountsCountsEachOrganisationsOwnTasks(t *testing.T) {
 		"DROP TABLE webhook_deliveries", "DROP TABLE webhooks",
 		// What 0012 added, and the search triggers that use it (made anew
 		// when the store opens).
-		"DROP TRIGGER IF EXISTS tasks_fts_delete", "DROP TRIGGER IF EXISTS tasks_fts_update", "DROP TABLE search_dirty",
+		"DROP TRIGGER IF EXISTS tasks_fts_delete", "DROP TRIGGER IF EXISTS tasks_fts_update", "DROP TABLE search_dirty", "DROP TABLE search_moved",
 		// Stand-ins for the triggers 0008 replaces.
 		"CREATE TRIGGER tasks_count_insert AFTER INSERT ON tasks BEGIN SELECT 1; END",
 		"CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks BEGIN SELECT 1; END",

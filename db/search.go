@@ -31,7 +31,8 @@ import (
 //
 // A change of title or a delete does no indexing either: triggers note
 // the task in search_dirty, searches read the titles of noted tasks
-// directly, and the writer's next batch brings the index up to date. The
+// directly, and the writer's next batch brings the delta up to date (see
+// indexTailSQL: the main index is written only when rebuilt). The
 // triggers belong to the index: a build without FTS5 drops them when it
 // opens a database and marks the index stale; the next build with FTS5
 // rebuilds it.
@@ -68,21 +69,28 @@ const (
 	UPDATE search_index SET stale = 0, indexed_through = (SELECT coalesce(max(id), 0) FROM tasks),
 		delta_through = (SELECT coalesce(max(id), 0) FROM tasks);
 	DELETE FROM search_dirty;
+	DELETE FROM search_moved;
 	UPDATE organisations SET write_version = write_version + 1;`
-	// indexTailSQL brings the noted tasks up to date in the index that
-	// holds them (the old title out, the current one in, if the task is
-	// still there), then moves the tail into the delta index. It changes
-	// no search's results, so no write version moves.
+	// indexTailSQL brings the noted tasks up to date in the delta index,
+	// then moves the tail into it. The main index is never written here:
+	// adding to a large FTS5 index merges its segments, and at a million
+	// tasks that made every change of a title cost milliseconds. So a
+	// noted task's old title leaves the delta if the delta holds it (its
+	// id is in the delta's range, or it moved there before), its current
+	// title enters the delta if the task is still there, and a task of the
+	// main index's range is then known to have moved. The main index
+	// keeps the old entries until it is rebuilt; searches filter them out
+	// by reading the titles. It changes no search's results, so no write
+	// version moves.
 	indexTailSQL = `
-	INSERT INTO tasks_fts (tasks_fts, rowid, title_fold) SELECT 'delete', d.id, d.title_fold
-		FROM search_dirty AS d, search_index WHERE d.id <= indexed_through;
-	INSERT INTO tasks_fts (rowid, title_fold) SELECT t.id, t.title_fold
-		FROM search_dirty AS d JOIN tasks AS t ON t.id = d.id, search_index WHERE d.id <= indexed_through;
 	INSERT INTO tasks_fts_delta (tasks_fts_delta, rowid, title_fold) SELECT 'delete', d.id, d.title_fold
-		FROM search_dirty AS d, search_index WHERE d.id > indexed_through AND d.id <= delta_through;
+		FROM search_dirty AS d, search_index
+		WHERE (d.id > indexed_through AND d.id <= delta_through) OR d.id IN (SELECT id FROM search_moved);
 	INSERT INTO tasks_fts_delta (rowid, title_fold) SELECT t.id, t.title_fold
-		FROM search_dirty AS d JOIN tasks AS t ON t.id = d.id, search_index
-		WHERE d.id > indexed_through AND d.id <= delta_through;
+		FROM search_dirty AS d JOIN tasks AS t ON t.id = d.id;
+	INSERT OR IGNORE INTO search_moved (id) SELECT t.id
+		FROM search_dirty AS d JOIN tasks AS t ON t.id = d.id, search_index WHERE d.id <= indexed_through;
+	DELETE FROM search_moved WHERE id IN (SELECT id FROM search_dirty) AND id NOT IN (SELECT id FROM tasks);
 	DELETE FROM search_dirty;
 	INSERT INTO tasks_fts_delta (rowid, title_fold)
 		SELECT id, title_fold FROM tasks WHERE id > (SELECT delta_through FROM search_index);
@@ -143,8 +151,10 @@ func prepareSearch(ctx context.Context, db *sql.DB) (bool, error) {
 		}
 		var stale bool
 		var delta int
+		// The delta holds the tasks after the main index's range and
+		// those that moved there.
 		err := tx.QueryRowContext(ctx, `SELECT stale, (SELECT count(*) FROM tasks WHERE id > indexed_through)
-			FROM search_index`).Scan(&stale, &delta)
+			+ (SELECT count(*) FROM search_moved) FROM search_index`).Scan(&stale, &delta)
 		if err != nil {
 			return err
 		}

@@ -53,6 +53,19 @@ func TestRenamedAndDeletedTasksLeaveEveryPartOfTheIndexInStep(t *testing.T) {
 		}
 	}
 	checkSearches(t, s, org, "zone", "keep", "renamed")
+	// Renamed again: the tasks of the main index's range now live in the
+	// delta, and their entries there must change too; then one goes.
+	for i := 1; i < len(ids); i += 2 {
+		if _, err := s.write.Exec("UPDATE tasks SET title = 'Twice', title_fold = 'twice' WHERE id = ?", ids[i]); err != nil {
+			t.Fatalf("rename task %d again: %v", ids[i], err)
+		}
+	}
+	checkSearches(t, s, org, "zone", "renamed", "twice")
+	if _, err := s.write.Exec("DELETE FROM tasks WHERE id = ?", ids[1]); err != nil {
+		t.Fatalf("delete task %d: %v", ids[1], err)
+	}
+	checkSearches(t, s, org, "renamed", "twice")
+	checkRebuiltIndex(t, s, org, "zone", "renamed", "twice")
 }
 
 func TestTheWriterIndexesNewTitlesByItself(t *testing.T) {

@@ -9,3 +9,11 @@ CREATE TABLE search_dirty (
     id         INTEGER PRIMARY KEY,
     title_fold TEXT    NOT NULL
 );
+
+-- Tasks of the main index's range whose current title the delta index
+-- holds: the main index is written only when it is rebuilt, so between
+-- rebuilds it keeps the old titles of changed tasks (and the titles of
+-- deleted ones), which searches filter out by reading the titles.
+CREATE TABLE search_moved (
+    id INTEGER PRIMARY KEY
+);
