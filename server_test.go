@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime/debug"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -462,8 +461,6 @@ func TestRESTAndGraphQLAgree(t *testing.T) {
 		{"a zoned start", `{"title":"t","start_datetime":"2026-01-02T03:04:05Z","deal_id":1}`,
 			map[string]any{"title": "t", "startDatetime": "2026-01-02T03:04:05Z", "dealId": 1}, []string{"start_datetime"}},
 	}
-	gqlName := map[string]string{"cstid": "contactId", "deal_id": "dealId", "assigned_user_id": "assignedUserId",
-		"title": "title", "end_datetime": "endDatetime", "start_datetime": "startDatetime"}
 	for _, c := range creates {
 		t.Run(c.name, func(t *testing.T) {
 			_, raw := do(t, "POST", srv.URL+"/v1/tasks", "application/json", c.rest, auth(srv.creds)...)
@@ -479,38 +476,10 @@ func TestRESTAndGraphQLAgree(t *testing.T) {
 				if len(errs) > 0 || restRes.Data == nil {
 					t.Fatalf("REST %s; GraphQL errors %v", raw, errs)
 				}
-				g := restOf(data["createTask"].(map[string]any))
-				for k, v := range restRes.Data {
-					if k == "activity_id" || k == "created_at" || k == "updated_at" {
-						continue
-					}
-					if !reflect.DeepEqual(g[k], v) {
-						t.Errorf("%s: REST %#v, GraphQL %#v", k, v, g[k])
-					}
-				}
+				storedAlike(t, restRes.Data, restOf(data["createTask"].(map[string]any)))
 				return
 			}
-			var restFields, gqlFields, want []string
-			for f := range restRes.Errors {
-				restFields = append(restFields, f)
-			}
-			if len(errs) != 1 {
-				t.Fatalf("GraphQL errors %v, want one", errs)
-			}
-			ext, _ := errs[0]["extensions"].(map[string]any)
-			fields, _ := ext["fields"].(map[string]any)
-			for f := range fields {
-				gqlFields = append(gqlFields, f)
-			}
-			for _, f := range c.fields {
-				want = append(want, gqlName[f])
-			}
-			sort.Strings(restFields)
-			sort.Strings(gqlFields)
-			sort.Strings(want)
-			if !reflect.DeepEqual(restFields, c.fields) || !reflect.DeepEqual(gqlFields, want) || ext["code"] != "BAD_USER_INPUT" {
-				t.Errorf("REST refused %v, GraphQL %v %v; want %v", restFields, ext["code"], gqlFields, c.fields)
-			}
+			refusedAlike(t, restRes.Errors, errs, c.fields)
 		})
 	}
 
