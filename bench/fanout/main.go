@@ -813,17 +813,14 @@ func run(cfg config) error {
 	// 5. The deliveries still on their way.
 	drainDeadline := time.Now().Add(cfg.drain)
 	for {
-		done, broken := true, false
+		done := true
 		for i, s := range subs {
-			if int(s.count.Load())-baseline[i] < ok {
+			// A subscriber that failed gets nothing more: the
+			// reckoning says why.
+			if int(s.count.Load())-baseline[i] < ok && s.failure() == nil {
 				done = false
+				break
 			}
-			if s.failure() != nil {
-				broken = true
-			}
-		}
-		if broken {
-			break // the reckoning says why
 		}
 		if done || time.Now().After(drainDeadline) {
 			break
@@ -858,7 +855,7 @@ func run(cfg config) error {
 	fromAnswer := make([]int64, 0, ok*len(subs))
 	fromSent := make([]int64, 0, ok*len(subs))
 	seen := make([]bool, planned)
-	var delivered, missing, duplicates, outOfOrder, unexpected, seqMismatch, early int
+	var delivered, missing, missingFailed, duplicates, outOfOrder, unexpected, seqMismatch, early int
 	var failedSubs []string
 	var lastSend int64
 	for _, wr := range writes {
@@ -910,7 +907,11 @@ func run(cfg config) error {
 		}
 		for i := range writes {
 			if writes[i].ok && !seen[i] {
-				missing++
+				if s.failure() != nil {
+					missingFailed++
+				} else {
+					missing++
+				}
 			}
 		}
 	}
@@ -960,6 +961,7 @@ func run(cfg config) error {
 	fmt.Printf("changes delivered: %d of %d (%d subscribers x %d writes), in %.2f s after the last write's answer\n",
 		delivered, ok*len(subs), len(subs), ok, drained.Seconds())
 	fmt.Printf("missing (not delivered within -drain %v of the last answer): %d\n", cfg.drain, missing)
+	fmt.Printf("subscribers failed (their socket ended, or the server sent an error): %d, missing %d changes between them\n", len(failedSubs), missingFailed)
 	fmt.Printf("duplicates: %d\n", duplicates)
 	fmt.Printf("out of seq order: %d\n", outOfOrder)
 	fmt.Printf("not of an answered write (a write that failed may have committed): %d\n", unexpected)
@@ -988,13 +990,13 @@ func run(cfg config) error {
 			cfg.goalRSS, mib(peakRSS), mib(peakRSS)/cfg.goalRSS, verdict(mib(peakRSS) < cfg.goalRSS, mib(peakRSS) < cfg.goalRSS))
 	}
 	fmt.Printf("goal, %g writes/s: %.1f sent = %.2f of it; every subscriber every change: %s\n",
-		cfg.rate, achieved, achieved/cfg.rate, verdict(missing+duplicates+outOfOrder+unexpected+seqMismatch == 0 && ok > 0, false))
+		cfg.rate, achieved, achieved/cfg.rate, verdict(missing+missingFailed+duplicates+outOfOrder+unexpected+seqMismatch == 0 && len(failedSubs) == 0 && ok > 0, false))
 
 	var problems []string
 	if ok < len(writes) {
 		problems = append(problems, fmt.Sprintf("%d writes failed, the first: %v", len(writes)-ok, firstErr))
 	}
-	if n := missing + duplicates + outOfOrder + unexpected + seqMismatch; n > 0 {
+	if n := missing + missingFailed + duplicates + outOfOrder + unexpected + seqMismatch; n > 0 {
 		problems = append(problems, fmt.Sprintf("%d deliveries missing, repeated, out of order, unexpected or with differing seqs", n))
 	}
 	if len(failedSubs) > 0 {
