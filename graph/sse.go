@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -107,6 +108,10 @@ func (t sseTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 			if resp == nil {
 				return
 			}
+			// The generated subscription code writes each result into one
+			// buffer it reuses: the next call would overwrite this result
+			// before the stream has sent it.
+			resp.Data = bytes.Clone(resp.Data)
 			select {
 			case results <- resp:
 			case <-ctx.Done():

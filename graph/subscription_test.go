@@ -676,6 +676,26 @@ func TestGraphQLOverSSESendsNextEventsThenComplete(t *testing.T) {
 			t.Errorf("the changes sent are of %q", titles)
 		}
 	})
+	t.Run("a backlog sent in a burst arrives each change once, in order", func(t *testing.T) {
+		s := newFeedServer(t)
+		for i := range 30 {
+			create(t, s.acme, fmt.Sprint("burst ", i))
+		}
+		want := storedSeqs(t, s.acme)
+		_, next := eventStream(t, t.Context(), s, &s.acme.key, `subscription { taskChanged(after: 0) { seq } }`)
+		var got []int64
+		for range want {
+			ev, err := next()
+			var e execution
+			if err != nil || ev.name != "next" || json.Unmarshal([]byte(ev.data), &e) != nil || e.Data.TaskChanged == nil {
+				t.Fatalf("event %d: %+v, %v; want a next event with a change", len(got), ev, err)
+			}
+			got = append(got, e.Data.TaskChanged.Seq)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("the stream sent seqs %v, want %v", got, want)
+		}
+	})
 	t.Run("a query is one next event, then complete", func(t *testing.T) {
 		_, next := eventStream(t, t.Context(), s, &s.acme.key, fmt.Sprintf(`{ task(id: "%d") { title } }`, created.ID))
 		if ev, err := next(); err != nil || ev.name != "next" || ev.data != `{"data":{"task":{"title":"before"}}}` {
