@@ -28,11 +28,7 @@ func record(ctx context.Context, tx *sql.Tx, org int, typ feed.Type, t task.Task
 	}
 	var snapshot any // NULL for a delete
 	if typ != feed.Deleted {
-		b, err := json.Marshal(t)
-		if err != nil {
-			return err
-		}
-		snapshot = b
+		snapshot = appendSnapshot(nil, t)
 	}
 	_, err = tx.ExecContext(ctx, insertChange, org, typ, t.ID, at.String(), fieldsJSON, snapshot)
 	return err
@@ -106,10 +102,11 @@ func scanChange(rows *sql.Rows) (feed.Change, error) {
 		return c, fmt.Errorf("change %d fields: %w", c.Seq, err)
 	}
 	if snapshot != nil {
-		c.Task = new(task.Task)
-		if err := json.Unmarshal(snapshot, c.Task); err != nil {
+		t, err := parseSnapshot(snapshot)
+		if err != nil {
 			return c, fmt.Errorf("change %d task: %w", c.Seq, err)
 		}
+		c.Task = &t
 	}
 	return c, nil
 }

@@ -10,7 +10,7 @@ CREATE TABLE task_changes (
     task_id         INTEGER NOT NULL,
     at              TEXT    NOT NULL, -- commit time, UTC, YYYY-MM-DDTHH:MM:SS
     fields          TEXT    NOT NULL, -- JSON array of the changed fields' domain names
-    task            TEXT              -- JSON of the task right after the change; NULL for a delete
+    task            BLOB              -- the task right after the change (db/snapshot.go); NULL for a delete
 );
 CREATE INDEX task_changes_org_seq ON task_changes (organisation_id, seq);
 -- Retention removes the oldest changes in seq order, which is commit
