@@ -21,6 +21,7 @@ import (
 	"tasksapi/access"
 	"tasksapi/graph"
 	"tasksapi/internal/benchdb"
+	"tasksapi/internal/serverbin"
 	"tasksapi/observe"
 )
 
@@ -34,7 +35,7 @@ type benchServer struct {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	benchdb.Cleanup()
-	removeServerBinary()
+	serverbin.Remove()
 	os.Exit(code)
 }
 

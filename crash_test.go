@@ -22,43 +22,13 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"tasksapi/access"
+	"tasksapi/internal/serverbin"
 )
 
 var servingAt = regexp.MustCompile(`playground=(http://\S+)`)
 
-var binary struct {
-	once sync.Once
-	path string
-	err  error
-	out  []byte
-}
-
-// serverBinary builds the server once per test process, as this test
-// binary was built, and returns its path.
-func serverBinary(t *testing.T) string {
-	t.Helper()
-	binary.once.Do(func() {
-		dir, err := os.MkdirTemp("", "tasks-server-")
-		if err != nil {
-			binary.err = err
-			return
-		}
-		binary.path = filepath.Join(dir, "server")
-		build := append(append([]string{"build"}, buildFlags...), "-o", binary.path, ".")
-		binary.out, binary.err = exec.Command("go", build...).CombinedOutput()
-	})
-	if binary.err != nil {
-		t.Fatalf("go build: %v\n%s", binary.err, binary.out)
-	}
-	return binary.path
-}
-
-// removeServerBinary removes what serverBinary built; TestMain calls it.
-func removeServerBinary() {
-	if binary.path != "" {
-		os.RemoveAll(filepath.Dir(binary.path))
-	}
-}
+// serverBinary is the server binary, built once for the package's tests.
+func serverBinary(t *testing.T) string { return serverbin.Path(t, ".") }
 
 // startBinary runs the server binary and returns its base URL.
 func startBinary(t *testing.T, bin, dbPath string) (*exec.Cmd, string) {

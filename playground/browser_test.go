@@ -26,6 +26,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"tasksapi/access"
+	"tasksapi/internal/serverbin"
 )
 
 // chromiumPath is Debian's Chromium, which install-chromium.sh installs.
@@ -33,7 +34,7 @@ const chromiumPath = "/usr/bin/chromium"
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	removeServerBinary()
+	serverbin.Remove()
 	os.Exit(code)
 }
 
@@ -587,40 +588,8 @@ func (s server) waitForSubscriptions(t *testing.T, n int) {
 	t.Fatalf("the server's metrics never showed %s (last: %q)", want, last)
 }
 
-// binary is the server binary, built once for all the tests.
-var binary struct {
-	once sync.Once
-	path string
-	err  error
-	out  []byte
-}
-
-// serverBinary builds the server once per test process, as this test
-// binary was built, and returns its path.
-func serverBinary(t *testing.T) string {
-	t.Helper()
-	binary.once.Do(func() {
-		dir, err := os.MkdirTemp("", "tasks-playground-server-")
-		if err != nil {
-			binary.err = err
-			return
-		}
-		binary.path = filepath.Join(dir, "server")
-		build := append(append([]string{"build"}, buildFlags...), "-o", binary.path, "..")
-		binary.out, binary.err = exec.Command("go", build...).CombinedOutput()
-	})
-	if binary.err != nil {
-		t.Fatalf("go build: %v\n%s", binary.err, binary.out)
-	}
-	return binary.path
-}
-
-// removeServerBinary removes what serverBinary built; TestMain calls it.
-func removeServerBinary() {
-	if binary.path != "" {
-		os.RemoveAll(filepath.Dir(binary.path))
-	}
-}
+// serverBinary is the server binary, built once for all the tests.
+func serverBinary(t *testing.T) string { return serverbin.Path(t, "..") }
 
 // newBrowser starts headless Chromium with an empty profile of its own, and
 // returns a context of one of its tabs. The browser ends with the test, or

@@ -1,6 +1,0 @@
-//go:build sqlite_fts5
-
-package main
-
-// buildFlags builds binaries in tests the way this test binary was built.
-var buildFlags = []string{"-tags", "sqlite_fts5"}
