@@ -39,15 +39,9 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	default:
 		return fmt.Errorf("unknown keys subcommand %q\n%s", sub, keysUsage)
 	}
-	if err := setFromEnv(fs, getenv); err != nil {
-		return err
-	}
-	positional, err := parseInterleaved(fs, args)
+	positional, err := parseCommand(fs, args, getenv, wantArgs, keysUsage)
 	if err != nil {
 		return err
-	}
-	if len(positional) != wantArgs {
-		return fmt.Errorf("wrong number of arguments\n%s", keysUsage)
 	}
 	if sub == "create" && org == "" {
 		return fmt.Errorf("--org is required\n%s", keysUsage)
@@ -84,6 +78,23 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintf(stdout, "revoked %s\n", positional[0])
 		return nil
 	}
+}
+
+// parseCommand reads a subcommand's settings from the environment, then
+// its flags and exactly want positional arguments from args; a mistake
+// is reported with usage.
+func parseCommand(fs *flag.FlagSet, args []string, getenv func(string) string, want int, usage string) ([]string, error) {
+	if err := setFromEnv(fs, getenv); err != nil {
+		return nil, err
+	}
+	positional, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(positional) != want {
+		return nil, fmt.Errorf("wrong number of arguments\n%s", usage)
+	}
+	return positional, nil
 }
 
 // parseInterleaved parses flags that may come before or after positional

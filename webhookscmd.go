@@ -54,15 +54,9 @@ func runWebhooks(ctx context.Context, args []string, getenv func(string) string,
 	default:
 		return fmt.Errorf("unknown webhooks subcommand %q\n%s", sub, webhooksUsage)
 	}
-	if err := setFromEnv(fs, getenv); err != nil {
-		return err
-	}
-	positional, err := parseInterleaved(fs, args)
+	positional, err := parseCommand(fs, args, getenv, wantArgs, webhooksUsage)
 	if err != nil {
 		return err
-	}
-	if len(positional) != wantArgs {
-		return fmt.Errorf("wrong number of arguments\n%s", webhooksUsage)
 	}
 	if sub == "add" && (org == "" || url == "") {
 		return fmt.Errorf("--org and --url are required\n%s", webhooksUsage)
