@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"tasksapi/db"
+	"tasksapi/sqlite"
 )
 
 // runBackup copies a live database: server backup [--db PATH] OUT.
@@ -25,7 +25,7 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	if len(positional) != 1 {
 		return fmt.Errorf("usage: server backup [--db PATH] OUT")
 	}
-	if err := db.Backup(ctx, dbPath, positional[0]); err != nil {
+	if err := sqlite.Backup(ctx, dbPath, positional[0]); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "backed up %s to %s\n", dbPath, positional[0])

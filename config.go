@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"tasksapi/db"
 	"tasksapi/graph"
 	"tasksapi/idempotency"
+	"tasksapi/sqlite"
 )
 
 // config is the server's configuration: defaults, then environment, then flags.
@@ -21,7 +21,7 @@ type config struct {
 	RateLimit     float64 // requests a second per key; 0 is no limit
 	MaxComplexity int
 	MaxDepth      int
-	Sync          db.Sync
+	Sync          sqlite.Sync
 	LogFormat     string // text or json
 	LogLevel      slog.Level
 	// IdempotencyTTL is how long the outcome of a write sent with an
@@ -83,7 +83,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&cfg.ChangesRetention, "changes-retention", defaultChangesRetention, "how long the change feed keeps a change; 0 keeps them all (env CHANGES_RETENTION)")
 	fs.IntVar(&cfg.MaxSubscriptions, "max-subscriptions", defaultMaxSubscriptions, "streams and subscriptions one API key may hold open at once (env MAX_SUBSCRIPTIONS)")
 	webhooksAllowPrivateFlag(fs, &cfg.WebhooksAllowPrivate)
-	fs.StringVar(&sync, "sync", string(db.SyncFull), "full: a write is on disk before it is acknowledged; normal: faster, but a power loss can lose the last writes (env SYNC)")
+	fs.StringVar(&sync, "sync", string(sqlite.SyncFull), "full: a write is on disk before it is acknowledged; normal: faster, but a power loss can lose the last writes (env SYNC)")
 
 	if port := getenv("PORT"); port != "" {
 		fs.Set("addr", ":"+port)
@@ -106,7 +106,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if cfg.RateLimit < 0 || cfg.MaxComplexity < 1 || cfg.MaxDepth < 1 {
 		return config{}, fmt.Errorf("--rate-limit must be at least 0, --max-complexity and --max-depth at least 1")
 	}
-	if cfg.Sync = db.Sync(sync); cfg.Sync != db.SyncFull && cfg.Sync != db.SyncNormal {
+	if cfg.Sync = sqlite.Sync(sync); cfg.Sync != sqlite.SyncFull && cfg.Sync != sqlite.SyncNormal {
 		return config{}, fmt.Errorf("--sync must be full or normal, not %q", sync)
 	}
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {

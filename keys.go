@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"tasksapi/access"
-	"tasksapi/db"
+	"tasksapi/sqlite"
 )
 
 const keysUsage = `usage:
@@ -47,7 +47,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("--org is required\n%s", keysUsage)
 	}
 
-	store, err := db.Open(dbPath)
+	store, err := sqlite.Open(dbPath)
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func timeOrDash(t *time.Time) string {
 
 // ensureFirstKey gives a new database a key, so that the first `go run .`
 // can be tried at once: it prints the key, this once, with a curl line.
-func ensureFirstKey(ctx context.Context, store *db.Store, stderr io.Writer, baseURL string) error {
+func ensureFirstKey(ctx context.Context, store *sqlite.Store, stderr io.Writer, baseURL string) error {
 	has, err := store.HasKeys(ctx)
 	if err != nil || has {
 		return err

@@ -20,14 +20,14 @@ import (
 	"time"
 
 	"tasksapi/access"
-	"tasksapi/db"
 	"tasksapi/graph"
 	"tasksapi/observe"
+	"tasksapi/sqlite"
 	"tasksapi/task"
 )
 
 func TestHealthAndReadiness(t *testing.T) {
-	store, err := db.Open(filepath.Join(t.TempDir(), "tasks.db"))
+	store, err := sqlite.Open(filepath.Join(t.TempDir(), "tasks.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +240,7 @@ func TestTheSchemaIsServedAsSDL(t *testing.T) {
 func TestABackupOfALiveDatabaseIsConsistent(t *testing.T) {
 	dir := t.TempDir()
 	path, out := filepath.Join(dir, "tasks.db"), filepath.Join(dir, "backup.db")
-	store, err := db.Open(path)
+	store, err := sqlite.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,8 @@ import (
 	"io"
 	"time"
 
-	"tasksapi/db"
 	"tasksapi/seed"
+	"tasksapi/sqlite"
 )
 
 // runSeed fills an organisation with generated tasks, for demos and load
@@ -31,7 +31,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("usage: server seed [--db PATH] [--org NAME] [--tasks N] [--seed S]")
 	}
 
-	store, err := db.Open(dbPath, db.SyncNormal) // a seed that dies is simply run again
+	store, err := sqlite.Open(dbPath, sqlite.SyncNormal) // a seed that dies is simply run again
 	if err != nil {
 		return err
 	}

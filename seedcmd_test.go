@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"tasksapi/access"
-	"tasksapi/db"
+	"tasksapi/sqlite"
 	"tasksapi/task"
 )
 
@@ -25,7 +25,7 @@ func seedCmd(t *testing.T, args ...string) (string, error) {
 // many the list's total says there are.
 func seeded(t *testing.T, path, name string) ([]task.Task, int) {
 	t.Helper()
-	store, err := db.Open(path)
+	store, err := sqlite.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

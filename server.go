@@ -34,7 +34,6 @@ import (
 	"github.com/rs/cors"
 
 	"tasksapi/access"
-	"tasksapi/db"
 	"tasksapi/feed"
 	"tasksapi/graph"
 	"tasksapi/idempotency"
@@ -43,6 +42,7 @@ import (
 	"tasksapi/observe"
 	"tasksapi/playground"
 	"tasksapi/rest"
+	"tasksapi/sqlite"
 	"tasksapi/task"
 	"tasksapi/webhook"
 )
@@ -152,7 +152,7 @@ func tuneGC(getenv func(string) string) {
 // address the server listens on.
 func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, ready chan<- string) error {
 	slog.SetDefault(log) // for the store's background work
-	store, err := db.Open(cfg.DBPath, cfg.Sync)
+	store, err := sqlite.Open(cfg.DBPath, cfg.Sync)
 	if err != nil {
 		return err
 	}

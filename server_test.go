@@ -18,12 +18,12 @@ import (
 	"time"
 
 	"tasksapi/access"
-	"tasksapi/db"
+	"tasksapi/sqlite"
 )
 
 func TestConfigPrecedence(t *testing.T) {
 	defaults := config{Addr: ":8080", DBPath: "tasks.db", CORSOrigins: []string{"*"},
-		RateLimit: 50, MaxComplexity: 2500, MaxDepth: 15, Sync: db.SyncFull, LogFormat: "text", LogLevel: slog.LevelInfo,
+		RateLimit: 50, MaxComplexity: 2500, MaxDepth: 15, Sync: sqlite.SyncFull, LogFormat: "text", LogLevel: slog.LevelInfo,
 		IdempotencyTTL: 24 * time.Hour, ChangesRetention: 30 * 24 * time.Hour, MaxSubscriptions: 100}
 	with := func(change func(*config)) config {
 		c := defaults
@@ -46,7 +46,7 @@ func TestConfigPrecedence(t *testing.T) {
 				"RATE_LIMIT": "2.5", "MAX_COMPLEXITY": "100", "MAX_DEPTH": "4", "SYNC": "normal",
 				"IDEMPOTENCY_TTL": "1h", "CHANGES_RETENTION": "0", "MAX_SUBSCRIPTIONS": "5"},
 			config{Addr: ":1", DBPath: "/data/t.db", CORSOrigins: []string{"https://a.example", "https://b.example"},
-				RateLimit: 2.5, MaxComplexity: 100, MaxDepth: 4, Sync: db.SyncNormal, LogFormat: "text", LogLevel: slog.LevelInfo,
+				RateLimit: 2.5, MaxComplexity: 100, MaxDepth: 4, Sync: sqlite.SyncNormal, LogFormat: "text", LogLevel: slog.LevelInfo,
 				IdempotencyTTL: time.Hour, ChangesRetention: 0, MaxSubscriptions: 5}},
 		{"flags win over environment variables",
 			[]string{"--addr", ":2", "--db", "flag.db", "--cors-origins", "https://c.example",
@@ -57,7 +57,7 @@ func TestConfigPrecedence(t *testing.T) {
 				"RATE_LIMIT": "9", "MAX_COMPLEXITY": "9", "MAX_DEPTH": "9", "SYNC": "normal",
 				"IDEMPOTENCY_TTL": "1h", "CHANGES_RETENTION": "1h", "MAX_SUBSCRIPTIONS": "5"},
 			config{Addr: ":2", DBPath: "flag.db", CORSOrigins: []string{"https://c.example"},
-				RateLimit: 0, MaxComplexity: 7, MaxDepth: 8, Sync: db.SyncFull, LogFormat: "json", LogLevel: slog.LevelWarn,
+				RateLimit: 0, MaxComplexity: 7, MaxDepth: 8, Sync: sqlite.SyncFull, LogFormat: "json", LogLevel: slog.LevelWarn,
 				IdempotencyTTL: 2 * time.Hour, ChangesRetention: 48 * time.Hour, MaxSubscriptions: 7}},
 		{"single-dash flags work too", []string{"-addr=:4"}, nil,
 			with(func(c *config) { c.Addr = ":4" })},
@@ -175,7 +175,7 @@ type testServer struct {
 // after giving the database a key.
 func startServer(t *testing.T, path string, origins ...string) *testServer {
 	t.Helper()
-	store, err := db.Open(path)
+	store, err := sqlite.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

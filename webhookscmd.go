@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"tasksapi/access"
-	"tasksapi/db"
+	"tasksapi/sqlite"
 	"tasksapi/task"
 	"tasksapi/webhook"
 )
@@ -68,7 +68,7 @@ func runWebhooks(ctx context.Context, args []string, getenv func(string) string,
 		}
 	}
 
-	store, err := db.Open(dbPath)
+	store, err := sqlite.Open(dbPath)
 	if err != nil {
 		return err
 	}

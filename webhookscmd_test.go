@@ -21,8 +21,8 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"tasksapi/access"
-	"tasksapi/db"
 	"tasksapi/feed"
+	"tasksapi/sqlite"
 	"tasksapi/webhook"
 )
 
@@ -301,7 +301,7 @@ func TestAWebhookBodyCarriesTheChangeAsTheRESTFeedListsIt(t *testing.T) {
 func startServerWith(t *testing.T, change func(*config)) *testServer {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "tasks.db")
-	store, err := db.Open(path)
+	store, err := sqlite.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -389,7 +389,7 @@ func TestEveryChangeReachesAWebhookAcrossASIGKILL(t *testing.T) {
 // database file, beside the server using it.
 func storedFeed(t *testing.T, path string, org int) []int64 {
 	t.Helper()
-	store, err := db.Open(path)
+	store, err := sqlite.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

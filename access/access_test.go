@@ -14,18 +14,18 @@ import (
 	"time"
 
 	"tasksapi/access"
-	"tasksapi/db"
+	"tasksapi/sqlite"
 	"tasksapi/task"
 )
 
 var discard = slog.New(slog.DiscardHandler)
 
 // newStore opens a store on a fresh file; it is closed when the test ends.
-func newStore(t *testing.T) *db.Store {
+func newStore(t *testing.T) *sqlite.Store {
 	t.Helper()
-	s, err := db.Open(filepath.Join(t.TempDir(), "keys.db"))
+	s, err := sqlite.Open(filepath.Join(t.TempDir(), "keys.db"))
 	if err != nil {
-		t.Fatalf("db.Open: %v", err)
+		t.Fatalf("sqlite.Open: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
@@ -289,7 +289,7 @@ func TestRetryAfterSecondsRoundsUpToAtLeastOne(t *testing.T) {
 
 // touchCounter counts the TouchKey calls that reach the store.
 type touchCounter struct {
-	*db.Store
+	*sqlite.Store
 	mu      sync.Mutex
 	touches map[int]int
 }
@@ -390,7 +390,7 @@ func TestNewKey(t *testing.T) {
 
 // lookupCounter counts the key lookups that reach the store.
 type lookupCounter struct {
-	*db.Store
+	*sqlite.Store
 	mu      sync.Mutex
 	lookups int
 }

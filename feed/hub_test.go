@@ -10,16 +10,16 @@ import (
 	"time"
 
 	"tasksapi/access"
-	"tasksapi/db"
 	"tasksapi/feed"
+	"tasksapi/sqlite"
 	"tasksapi/task"
 )
 
 // newFeed opens a store on a fresh file with a hub told of its commits,
 // and returns them with an organisation's context.
-func newFeed(t *testing.T) (*db.Store, *feed.Hub, context.Context) {
+func newFeed(t *testing.T) (*sqlite.Store, *feed.Hub, context.Context) {
 	t.Helper()
-	s, err := db.Open(filepath.Join(t.TempDir(), "tasks.db"), db.SyncNormal)
+	s, err := sqlite.Open(filepath.Join(t.TempDir(), "tasks.db"), sqlite.SyncNormal)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func newFeed(t *testing.T) (*db.Store, *feed.Hub, context.Context) {
 	return s, hub, access.WithPrincipal(t.Context(), access.Principal{OrganisationID: creds.OrganisationID, KeyID: creds.KeyID})
 }
 
-func create(t *testing.T, ctx context.Context, s *db.Store, title string) task.Task {
+func create(t *testing.T, ctx context.Context, s *sqlite.Store, title string) task.Task {
 	t.Helper()
 	start, _ := task.ParseDateTime("2026-03-01T09:00:00")
 	tk, err := s.CreateTask(ctx, task.CreateInput{Title: title, StartDatetime: start, ContactID: new(1)})
@@ -62,7 +62,7 @@ func collect(t *testing.T, ctx context.Context, f *feed.Follower, n, limit int) 
 	return seqs
 }
 
-func storedSeqs(t *testing.T, ctx context.Context, s *db.Store) []int64 {
+func storedSeqs(t *testing.T, ctx context.Context, s *sqlite.Store) []int64 {
 	t.Helper()
 	var seqs []int64
 	for after := int64(0); ; {

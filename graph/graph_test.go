@@ -24,20 +24,20 @@ import (
 	"github.com/vektah/gqlparser/v2/parser"
 
 	"tasksapi/access"
-	"tasksapi/db"
 	"tasksapi/graph"
 	"tasksapi/idempotency"
+	"tasksapi/sqlite"
 	"tasksapi/task"
 )
 
 // ---- fixtures ----
 
 // openStore opens a real SQLite file in a temporary directory.
-func openStore(t *testing.T) *db.Store {
+func openStore(t *testing.T) *sqlite.Store {
 	t.Helper()
-	store, err := db.Open(filepath.Join(t.TempDir(), "tasks.db"))
+	store, err := sqlite.Open(filepath.Join(t.TempDir(), "tasks.db"))
 	if err != nil {
-		t.Fatalf("db.Open: %v", err)
+		t.Fatalf("sqlite.Open: %v", err)
 	}
 	t.Cleanup(func() {
 		if err := store.Close(); err != nil {
@@ -53,12 +53,12 @@ func discardLogger() *slog.Logger {
 
 // tenant is one organisation of a store, with a key of its own.
 type tenant struct {
-	store *db.Store
+	store *sqlite.Store
 	key   access.Credentials
 }
 
 // newTenant creates organisation org, and a key in it, in store.
-func newTenant(t *testing.T, store *db.Store, org string) tenant {
+func newTenant(t *testing.T, store *sqlite.Store, org string) tenant {
 	t.Helper()
 	key, err := access.NewKey(context.Background(), store, org, "tests")
 	if err != nil {
@@ -86,14 +86,14 @@ func keyHeaders(key access.Credentials) []client.Option {
 // newHandler returns the real GraphQL handler over svc, with the default
 // limits and no rate limit; store authenticates the keys and keeps the
 // outcomes of Idempotency-Keys.
-func newHandler(svc task.Service, store *db.Store, log *slog.Logger) http.Handler {
+func newHandler(svc task.Service, store *sqlite.Store, log *slog.Logger) http.Handler {
 	return graph.NewHandler(graph.Options{Service: svc, Guard: access.NewGuard(store, 0, log), Keeper: newKeeper(store, log),
 		Limits: graph.DefaultLimits, Log: log})
 }
 
 // newKeeper keeps the outcomes of Idempotency-Keys in store, as the server
 // does.
-func newKeeper(store *db.Store, log *slog.Logger) *idempotency.Keeper {
+func newKeeper(store *sqlite.Store, log *slog.Logger) *idempotency.Keeper {
 	return idempotency.New(store, idempotency.DefaultTTL, log)
 }
 
@@ -1086,7 +1086,7 @@ func TestAMutationOverGETIsRefused(t *testing.T) {
 
 // failingKeys is a real key store whose lookups fail with a detail that
 // must reach the log and never the client.
-type failingKeys struct{ *db.Store }
+type failingKeys struct{ *sqlite.Store }
 
 func (failingKeys) KeyByAccessKey(context.Context, string) (access.StoredKey, error) {
 	return access.StoredKey{}, errors.New("key table unreadable: secret detail")

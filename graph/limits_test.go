@@ -17,8 +17,8 @@ import (
 	"testing"
 
 	"tasksapi/access"
-	"tasksapi/db"
 	"tasksapi/graph"
+	"tasksapi/sqlite"
 	"tasksapi/task"
 )
 
@@ -35,7 +35,7 @@ func startServer(t *testing.T, h http.Handler) string {
 
 // newHTTPServer serves the real GraphQL handler over store, with guard and
 // limits, and returns its URL.
-func newHTTPServer(t *testing.T, store *db.Store, guard *access.Guard, limits graph.Limits) string {
+func newHTTPServer(t *testing.T, store *sqlite.Store, guard *access.Guard, limits graph.Limits) string {
 	t.Helper()
 	log := discardLogger()
 	if guard == nil {

@@ -16,9 +16,9 @@ import (
 	"github.com/coder/websocket"
 
 	"tasksapi/access"
-	"tasksapi/db"
 	"tasksapi/feed"
 	"tasksapi/graph"
+	"tasksapi/sqlite"
 	"tasksapi/task"
 )
 
@@ -523,7 +523,7 @@ func TestASubscriptionFromBeforeWhatIsKeptIsChangesExpired(t *testing.T) {
 }
 
 func TestEachOperationOnASocketIsChargedToItsKeysRateLimit(t *testing.T) {
-	s := newFeedServer(t, func(o *graph.Options) { o.Guard = access.NewGuard(o.Feed.(*db.Store), 1, discardLogger()) })
+	s := newFeedServer(t, func(o *graph.Options) { o.Guard = access.NewGuard(o.Feed.(*sqlite.Store), 1, discardLogger()) })
 	// A bucket of two, filled again at one a second: connection_init
 	// takes one, the first operation the other.
 	ws := connect(t, s, s.acme.key)

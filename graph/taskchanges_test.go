@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"tasksapi/access"
-	"tasksapi/db"
 	"tasksapi/feed"
 	"tasksapi/graph"
+	"tasksapi/sqlite"
 	"tasksapi/task"
 )
 
@@ -25,7 +25,7 @@ import (
 // server's does.
 type feedServer struct {
 	url     string // http://...
-	store   *db.Store
+	store   *sqlite.Store
 	streams *feed.Streams
 	stop    context.CancelFunc // stops the server's streams, as serve does on shutdown
 	acme    tenant
@@ -35,9 +35,9 @@ type feedServer struct {
 // adjusts the handler's options (a lower bound, shorter timeouts).
 func newFeedServer(t *testing.T, change ...func(*graph.Options)) *feedServer {
 	t.Helper()
-	store, err := db.Open(filepath.Join(t.TempDir(), "tasks.db"), db.SyncNormal)
+	store, err := sqlite.Open(filepath.Join(t.TempDir(), "tasks.db"), sqlite.SyncNormal)
 	if err != nil {
-		t.Fatalf("db.Open: %v", err)
+		t.Fatalf("sqlite.Open: %v", err)
 	}
 	t.Cleanup(func() { store.Close() })
 	hub := feed.NewHub(store)

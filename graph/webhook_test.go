@@ -17,11 +17,11 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"tasksapi/access"
-	"tasksapi/db"
 	"tasksapi/feed"
 	"tasksapi/graph"
 	"tasksapi/idempotency"
 	"tasksapi/rest"
+	"tasksapi/sqlite"
 	"tasksapi/task"
 	"tasksapi/webhook"
 )
@@ -34,7 +34,7 @@ import (
 // move on.
 type webhookServer struct {
 	url   string
-	store *db.Store
+	store *sqlite.Store
 	clock *offsetClock
 	acme  tenant
 }

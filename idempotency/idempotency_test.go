@@ -11,16 +11,16 @@ import (
 	"time"
 
 	"tasksapi/access"
-	"tasksapi/db"
 	"tasksapi/idempotency"
+	"tasksapi/sqlite"
 	"tasksapi/task"
 )
 
 // setup opens a store on a fresh file and returns it with a keeper and
 // the contexts of two API keys of one organisation.
-func setup(t *testing.T) (*db.Store, *idempotency.Keeper, context.Context, context.Context) {
+func setup(t *testing.T) (*sqlite.Store, *idempotency.Keeper, context.Context, context.Context) {
 	t.Helper()
-	s, err := db.Open(filepath.Join(t.TempDir(), "tasks.db"), db.SyncNormal)
+	s, err := sqlite.Open(filepath.Join(t.TempDir(), "tasks.db"), sqlite.SyncNormal)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,9 +86,9 @@ func TestBegin(t *testing.T) {
 	fp := idempotency.Fingerprint("POST", "/v1/tasks", []byte(`{"title":"x"}`))
 	tests := []struct {
 		name string
-		run  func(t *testing.T, s *db.Store, k *idempotency.Keeper, one, two context.Context)
+		run  func(t *testing.T, s *sqlite.Store, k *idempotency.Keeper, one, two context.Context)
 	}{
-		{"a new key runs its request", func(t *testing.T, s *db.Store, k *idempotency.Keeper, one, _ context.Context) {
+		{"a new key runs its request", func(t *testing.T, s *sqlite.Store, k *idempotency.Keeper, one, _ context.Context) {
 			ctx, release, err := k.Begin(one, "k", fp)
 			if err != nil {
 				t.Fatal(err)
@@ -98,7 +98,7 @@ func TestBegin(t *testing.T) {
 				t.Errorf("a new key is a repeat")
 			}
 		}},
-		{"a key whose first request is still running is in use", func(t *testing.T, s *db.Store, k *idempotency.Keeper, one, _ context.Context) {
+		{"a key whose first request is still running is in use", func(t *testing.T, s *sqlite.Store, k *idempotency.Keeper, one, _ context.Context) {
 			_, release, err := k.Begin(one, "k", fp)
 			if err != nil {
 				t.Fatal(err)
@@ -108,7 +108,7 @@ func TestBegin(t *testing.T) {
 				t.Errorf("the second Begin = %v, want %s", err, task.CodeKeyInUse)
 			}
 		}},
-		{"a released key that kept nothing runs again", func(t *testing.T, s *db.Store, k *idempotency.Keeper, one, _ context.Context) {
+		{"a released key that kept nothing runs again", func(t *testing.T, s *sqlite.Store, k *idempotency.Keeper, one, _ context.Context) {
 			_, release, _ := k.Begin(one, "k", fp)
 			release()
 			ctx, release, err := k.Begin(one, "k", fp)
@@ -120,7 +120,7 @@ func TestBegin(t *testing.T) {
 				t.Errorf("a key that kept nothing is a repeat")
 			}
 		}},
-		{"a repeat is answered by the kept outcome and writes nothing", func(t *testing.T, s *db.Store, k *idempotency.Keeper, one, _ context.Context) {
+		{"a repeat is answered by the kept outcome and writes nothing", func(t *testing.T, s *sqlite.Store, k *idempotency.Keeper, one, _ context.Context) {
 			svc := idempotency.Service{Service: s}
 			ctx, release, _ := k.Begin(one, "k", fp)
 			first, err := svc.CreateTask(ctx, input("once"))
@@ -145,7 +145,7 @@ func TestBegin(t *testing.T) {
 				t.Errorf("%d tasks stored, want 1", page.TotalRecords)
 			}
 		}},
-		{"a key kept for another request is refused", func(t *testing.T, s *db.Store, k *idempotency.Keeper, one, _ context.Context) {
+		{"a key kept for another request is refused", func(t *testing.T, s *sqlite.Store, k *idempotency.Keeper, one, _ context.Context) {
 			ctx, release, _ := k.Begin(one, "k", fp)
 			if _, err := (idempotency.Service{Service: s}).CreateTask(ctx, input("once")); err != nil {
 				t.Fatal(err)
@@ -156,7 +156,7 @@ func TestBegin(t *testing.T) {
 				t.Errorf("Begin with another fingerprint = %v, want %s", err, task.CodeKeyReused)
 			}
 		}},
-		{"another API key's use of the same key is its own", func(t *testing.T, s *db.Store, k *idempotency.Keeper, one, two context.Context) {
+		{"another API key's use of the same key is its own", func(t *testing.T, s *sqlite.Store, k *idempotency.Keeper, one, two context.Context) {
 			ctx, release, _ := k.Begin(one, "k", fp)
 			if _, err := (idempotency.Service{Service: s}).CreateTask(ctx, input("once")); err != nil {
 				t.Fatal(err)
@@ -172,7 +172,7 @@ func TestBegin(t *testing.T) {
 				t.Errorf("the second API key got the first one's outcome")
 			}
 		}},
-		{"a refusal by a rule is kept and replayed", func(t *testing.T, s *db.Store, k *idempotency.Keeper, one, _ context.Context) {
+		{"a refusal by a rule is kept and replayed", func(t *testing.T, s *sqlite.Store, k *idempotency.Keeper, one, _ context.Context) {
 			ctx, release, _ := k.Begin(one, "k", fp)
 			_, err := (idempotency.Service{Service: s}).UpdateTask(ctx, 99, task.UpdateInput{}, task.AnyVersion())
 			idempotency.Refused(ctx, err)

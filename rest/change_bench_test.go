@@ -22,8 +22,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"tasksapi/db"
 	"tasksapi/internal/benchdb"
+	"tasksapi/sqlite"
 )
 
 // concurrentClients is how many goroutines send writes at once.
@@ -167,7 +167,7 @@ func writable(b *testing.B, size *benchdb.Size) *benchdb.Data {
 		if _, err := src.Exec("VACUUM INTO ?", path); err != nil {
 			return nil, err
 		}
-		store, err := db.Open(path)
+		store, err := sqlite.Open(path)
 		if err != nil {
 			return nil, err
 		}

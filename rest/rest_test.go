@@ -18,10 +18,10 @@ import (
 	"time"
 
 	"tasksapi/access"
-	"tasksapi/db"
 	"tasksapi/feed"
 	"tasksapi/idempotency"
 	"tasksapi/rest"
+	"tasksapi/sqlite"
 	"tasksapi/task"
 )
 
@@ -29,7 +29,7 @@ import (
 // the organisation "Acme" that every request carries unless told otherwise.
 type server struct {
 	URL    string
-	store  *db.Store
+	store  *sqlite.Store
 	creds  access.Credentials
 	clocks *clocks
 }
@@ -51,7 +51,7 @@ func newServerWithLimit(t *testing.T, wrap func(task.Service) task.Service, rate
 // the server builds them.
 type api struct {
 	handler http.Handler
-	store   *db.Store
+	store   *sqlite.Store
 	creds   access.Credentials
 	clocks  *clocks
 	streams *feed.Streams
@@ -84,7 +84,7 @@ func newHandler(t testing.TB, wrap func(task.Service) task.Service, rateLimit fl
 // nil, applied last.
 func newHandlerWith(t testing.TB, wrap func(task.Service) task.Service, rateLimit float64, tune func(*rest.Options)) api {
 	t.Helper()
-	store, err := db.Open(filepath.Join(t.TempDir(), "tasks.db"))
+	store, err := sqlite.Open(filepath.Join(t.TempDir(), "tasks.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

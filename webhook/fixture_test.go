@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"tasksapi/access"
-	"tasksapi/db"
 	"tasksapi/feed"
+	"tasksapi/sqlite"
 	"tasksapi/task"
 	"tasksapi/webhook"
 )
@@ -52,7 +52,7 @@ func (c *clock) Advance(d time.Duration) {
 // acting through ctx, and the webhook service and dispatcher over them.
 type fixture struct {
 	path  string
-	store *db.Store
+	store *sqlite.Store
 	hub   *feed.Hub
 	ctx   context.Context
 	svc   *webhook.Service
@@ -92,7 +92,7 @@ func orgContext(t *testing.T, f *fixture, name string) context.Context {
 // open opens the store and its hub.
 func (f *fixture) open(t *testing.T) {
 	t.Helper()
-	s, err := db.Open(f.path)
+	s, err := sqlite.Open(f.path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,7 @@ func main() {
 	}
 	// "= +?" rather than "= ?", as the server writes its SQL: with a bare
 	// placeholder SQLite plans the statement again on every run (see
-	// bound in package db), which would make this ceiling a low one.
+	// bound in package sqlite), which would make this ceiling a low one.
 	all := prepare("SELECT " + columns + " FROM tasks WHERE organisation_id = +? ORDER BY id DESC LIMIT 10")
 	byStatus := prepare("SELECT " + columns + " FROM tasks WHERE organisation_id = +? AND status = +? ORDER BY id DESC LIMIT 10")
 	total := prepare("SELECT coalesce(sum(n), 0) FROM task_counts WHERE organisation_id = +?")

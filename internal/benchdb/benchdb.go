@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"tasksapi/access"
-	"tasksapi/db"
 	"tasksapi/seed"
+	"tasksapi/sqlite"
 )
 
 // Env1M opts in to the 1M size.
@@ -31,7 +31,7 @@ var SeedEnd = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // Data is a seeded database.
 type Data struct {
-	Store *db.Store
+	Store *sqlite.Store
 	Path  string
 	N     int                // tasks, ids 1 to N
 	Creds access.Credentials // a key of the organisation "Bench", which holds the tasks
@@ -54,7 +54,7 @@ var Sizes = []*Size{{Name: "10k", N: 10_000}, {Name: "1M", N: 1_000_000}}
 var (
 	mu     sync.Mutex
 	dir    string
-	stores []*db.Store
+	stores []*sqlite.Store
 )
 
 // Load returns the seeded database of this size, seeding it on first use;
@@ -86,7 +86,7 @@ func File(name string) (string, error) {
 }
 
 // Keep closes s when Cleanup runs.
-func Keep(s *db.Store) {
+func Keep(s *sqlite.Store) {
 	mu.Lock()
 	defer mu.Unlock()
 	stores = append(stores, s)
@@ -110,7 +110,7 @@ func seedData(name string, n int) (*Data, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := db.Open(path, db.SyncNormal)
+	store, err := sqlite.Open(path, sqlite.SyncNormal)
 	if err != nil {
 		return nil, err
 	}

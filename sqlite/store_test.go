@@ -1,4 +1,4 @@
-package db_test
+package sqlite_test
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"tasksapi/access"
-	"tasksapi/db"
+	"tasksapi/sqlite"
 	"tasksapi/task"
 )
 
@@ -48,16 +48,16 @@ func dbPath(t *testing.T) string {
 	return filepath.Join(t.TempDir(), "tasks.db")
 }
 
-func open(t *testing.T, path string) *db.Store {
+func open(t *testing.T, path string) *sqlite.Store {
 	t.Helper()
-	s, err := db.Open(path)
+	s, err := sqlite.Open(path)
 	if err != nil {
-		t.Fatalf("db.Open(%s): %v", path, err)
+		t.Fatalf("sqlite.Open(%s): %v", path, err)
 	}
 	return s
 }
 
-func closeStore(t *testing.T, s *db.Store) {
+func closeStore(t *testing.T, s *sqlite.Store) {
 	t.Helper()
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
@@ -66,7 +66,7 @@ func closeStore(t *testing.T, s *db.Store) {
 
 // newStore opens a fresh store on a file with a fixed clock; it is closed
 // when the test ends.
-func newStore(t *testing.T) (*db.Store, *clock, string) {
+func newStore(t *testing.T) (*sqlite.Store, *clock, string) {
 	t.Helper()
 	path := dbPath(t)
 	s := open(t, path)
@@ -79,7 +79,7 @@ func newStore(t *testing.T) (*db.Store, *clock, string) {
 // orgContext creates the organisation name (if it is new) with a key in
 // it, and returns a context carrying a principal of that key, as an
 // authenticated request would.
-func orgContext(t *testing.T, s *db.Store, name string) context.Context {
+func orgContext(t *testing.T, s *sqlite.Store, name string) context.Context {
 	t.Helper()
 	creds, err := access.NewKey(t.Context(), s, name, "test key")
 	if err != nil {
@@ -110,7 +110,7 @@ func date(t *testing.T, s string) task.Date {
 	return d
 }
 
-func mustCreate(t *testing.T, ctx context.Context, s *db.Store, in task.CreateInput) task.Task {
+func mustCreate(t *testing.T, ctx context.Context, s *sqlite.Store, in task.CreateInput) task.Task {
 	t.Helper()
 	got, err := s.CreateTask(ctx, in)
 	if err != nil {
@@ -119,7 +119,7 @@ func mustCreate(t *testing.T, ctx context.Context, s *db.Store, in task.CreateIn
 	return got
 }
 
-func mustList(t *testing.T, ctx context.Context, s *db.Store, p task.ListParams) task.Page {
+func mustList(t *testing.T, ctx context.Context, s *sqlite.Store, p task.ListParams) task.Page {
 	t.Helper()
 	page, err := s.ListTasks(ctx, p)
 	if err != nil {
@@ -555,10 +555,10 @@ func TestOpenRefusesANewerSchema(t *testing.T) {
 	}
 	conn.Close()
 
-	s, err := db.Open(path)
+	s, err := sqlite.Open(path)
 	if err == nil {
 		s.Close()
-		t.Fatalf("db.Open of a database at schema version %d succeeded, want an error", newer)
+		t.Fatalf("sqlite.Open of a database at schema version %d succeeded, want an error", newer)
 	}
 	if got := userVersion(t, path); got != newer {
 		t.Errorf("the refused database's user_version changed to %d, want %d", got, newer)
@@ -655,7 +655,7 @@ func TestConcurrentReadsAndWrites(t *testing.T) {
 
 // filterFixture creates the tasks the filter tests search, returning their
 // ids by a short key.
-func filterFixture(t *testing.T, ctx context.Context, s *db.Store) map[string]int {
+func filterFixture(t *testing.T, ctx context.Context, s *sqlite.Store) map[string]int {
 	t.Helper()
 	type spec struct {
 		key, title string

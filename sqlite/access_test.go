@@ -1,4 +1,4 @@
-package db_test
+package sqlite_test
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"tasksapi/access"
-	"tasksapi/db"
+	"tasksapi/sqlite"
 	"tasksapi/task"
 )
 
@@ -628,7 +628,7 @@ func TestUpgradingARelease1DatabaseKeepsItsTasksInTheDefaultOrganisation(t *test
 		t.Errorf("after creating a key for Default there are %d organisations, want 1", n)
 	}
 
-	checkOldTasks := func(t *testing.T, s *db.Store) {
+	checkOldTasks := func(t *testing.T, s *sqlite.Store) {
 		t.Helper()
 		for _, w := range want {
 			got, err := s.Task(def, w.ID)

@@ -1,4 +1,4 @@
-package db_test
+package sqlite_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"tasksapi/access"
-	"tasksapi/db"
+	"tasksapi/sqlite"
 	"tasksapi/task"
 )
 
@@ -19,7 +19,7 @@ var countTitles = []string{"Call Acme", "call ACME about 50% off", "Email Globex
 
 // countFixture creates tasks in two organisations, interleaved: a third
 // in other, the rest in ctx's.
-func countFixture(t *testing.T, ctx, other context.Context, s *db.Store) {
+func countFixture(t *testing.T, ctx, other context.Context, s *sqlite.Store) {
 	t.Helper()
 	for i := range 90 {
 		in := task.CreateInput{

@@ -1,4 +1,4 @@
-package db_test
+package sqlite_test
 
 // Benchmarks of the store over seeded databases of two sizes:
 //
@@ -21,9 +21,9 @@ import (
 	"testing"
 	"time"
 
-	"tasksapi/db"
 	"tasksapi/internal/benchdb"
 	"tasksapi/seed"
+	"tasksapi/sqlite"
 	"tasksapi/task"
 )
 
@@ -35,7 +35,7 @@ type benchSize struct {
 	data *benchData
 
 	createOnce  sync.Once
-	createStore *db.Store
+	createStore *sqlite.Store
 	createErr   error
 }
 
@@ -75,7 +75,7 @@ func (s *benchSize) load(b *testing.B) *benchData {
 
 // creates returns a store for create benchmarks: a copy of the seeded
 // database of this size, opened with the server's default sync (full).
-func (s *benchSize) creates(b *testing.B) (*db.Store, context.Context) {
+func (s *benchSize) creates(b *testing.B) (*sqlite.Store, context.Context) {
 	b.Helper()
 	d := s.load(b)
 	s.createOnce.Do(func() {
@@ -86,7 +86,7 @@ func (s *benchSize) creates(b *testing.B) (*db.Store, context.Context) {
 		if s.createErr = vacuumInto(d.Path, path); s.createErr != nil {
 			return
 		}
-		if s.createStore, s.createErr = db.Open(path); s.createErr == nil {
+		if s.createStore, s.createErr = sqlite.Open(path); s.createErr == nil {
 			benchdb.Keep(s.createStore)
 		}
 	})

@@ -1,4 +1,4 @@
-package db_test
+package sqlite_test
 
 import (
 	"context"
@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"tasksapi/db"
 	"tasksapi/feed"
+	"tasksapi/sqlite"
 	"tasksapi/task"
 )
 
-func mustChanges(t *testing.T, ctx context.Context, s *db.Store, after int64, limit int) feed.Page {
+func mustChanges(t *testing.T, ctx context.Context, s *sqlite.Store, after int64, limit int) feed.Page {
 	t.Helper()
 	page, err := s.Changes(ctx, feed.Query{After: after, Limit: limit})
 	if err != nil {

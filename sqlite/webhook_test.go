@@ -1,4 +1,4 @@
-package db_test
+package sqlite_test
 
 import (
 	"context"
@@ -7,13 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"tasksapi/db"
 	"tasksapi/feed"
+	"tasksapi/sqlite"
 	"tasksapi/task"
 	"tasksapi/webhook"
 )
 
-func mustCreateWebhook(t *testing.T, ctx context.Context, s *db.Store, url string) webhook.Webhook {
+func mustCreateWebhook(t *testing.T, ctx context.Context, s *sqlite.Store, url string) webhook.Webhook {
 	t.Helper()
 	w, err := s.CreateWebhook(ctx, webhook.NewWebhook{URL: url, Secret: webhook.NewSecret()})
 	if err != nil {
@@ -22,7 +22,7 @@ func mustCreateWebhook(t *testing.T, ctx context.Context, s *db.Store, url strin
 	return w
 }
 
-func mustState(t *testing.T, s *db.Store, id int) webhook.State {
+func mustState(t *testing.T, s *sqlite.Store, id int) webhook.State {
 	t.Helper()
 	st, err := s.WebhookState(t.Context(), id)
 	if err != nil {
@@ -31,7 +31,7 @@ func mustState(t *testing.T, s *db.Store, id int) webhook.State {
 	return st
 }
 
-func mustRecord(t *testing.T, s *db.Store, st webhook.State, a webhook.Attempt) webhook.State {
+func mustRecord(t *testing.T, s *sqlite.Store, st webhook.State, a webhook.Attempt) webhook.State {
 	t.Helper()
 	next, err := s.RecordAttempt(t.Context(), st.ID, st.Generation, a)
 	if err != nil {
@@ -43,7 +43,7 @@ func mustRecord(t *testing.T, s *db.Store, st webhook.State, a webhook.Attempt) 
 func feedQuery(after int64) feed.Query { return feed.Query{After: after, Limit: 100} }
 
 // headOf is the newest seq of the organisation's changes.
-func headOf(t *testing.T, ctx context.Context, s *db.Store) int64 {
+func headOf(t *testing.T, ctx context.Context, s *sqlite.Store) int64 {
 	t.Helper()
 	return mustChanges(t, ctx, s, 0, 1).HeadSeq
 }

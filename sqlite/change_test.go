@@ -1,4 +1,4 @@
-package db_test
+package sqlite_test
 
 import (
 	"context"
@@ -12,12 +12,12 @@ import (
 	"time"
 
 	"tasksapi/access"
-	"tasksapi/db"
 	"tasksapi/idempotency"
+	"tasksapi/sqlite"
 	"tasksapi/task"
 )
 
-func mustUpdate(t *testing.T, ctx context.Context, s *db.Store, id int, in task.UpdateInput) task.Task {
+func mustUpdate(t *testing.T, ctx context.Context, s *sqlite.Store, id int, in task.UpdateInput) task.Task {
 	t.Helper()
 	got, err := s.UpdateTask(ctx, id, in, task.AnyVersion())
 	if err != nil {
@@ -26,7 +26,7 @@ func mustUpdate(t *testing.T, ctx context.Context, s *db.Store, id int, in task.
 	return got
 }
 
-func mustGet(t *testing.T, ctx context.Context, s *db.Store, id int) task.Task {
+func mustGet(t *testing.T, ctx context.Context, s *sqlite.Store, id int) task.Task {
 	t.Helper()
 	got, err := s.Task(ctx, id)
 	if err != nil {
@@ -312,7 +312,7 @@ func TestConcurrentChangesOfDifferentTasksAllLand(t *testing.T) {
 	}
 }
 
-func newKeeper(s *db.Store, ttl time.Duration) *idempotency.Keeper {
+func newKeeper(s *sqlite.Store, ttl time.Duration) *idempotency.Keeper {
 	return idempotency.New(s, ttl, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 

@@ -1,4 +1,4 @@
-package db_test
+package sqlite_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"tasksapi/db"
+	"tasksapi/sqlite"
 	"tasksapi/task"
 )
 
@@ -37,7 +37,7 @@ var connOrders = []struct {
 // that differ only in case, three statuses, priorities and start times,
 // two end date-times and a quarter without one, assignees on every other
 // task, and creation times shared by three tasks at a time.
-func connFixture(t *testing.T, ctx context.Context, s *db.Store, c *clock) []int {
+func connFixture(t *testing.T, ctx context.Context, s *sqlite.Store, c *clock) []int {
 	t.Helper()
 	titles := []string{"alpha", "Alpha", "beta", "BETA", "ALPHA"}
 	starts := []string{"2026-03-01T09:00:00", "2026-03-02T09:00:00", "2026-03-01T09:00:00"}
@@ -65,7 +65,7 @@ func connFixture(t *testing.T, ctx context.Context, s *db.Store, c *clock) []int
 	return out
 }
 
-func mustConnect(t *testing.T, ctx context.Context, s *db.Store, p task.ConnectionParams) task.Connection {
+func mustConnect(t *testing.T, ctx context.Context, s *sqlite.Store, p task.ConnectionParams) task.Connection {
 	t.Helper()
 	conn, err := s.TaskConnection(ctx, p)
 	if err != nil {
@@ -76,7 +76,7 @@ func mustConnect(t *testing.T, ctx context.Context, s *db.Store, p task.Connecti
 
 // walkConnection follows endCursor from the first page until hasNextPage
 // is false, checking each page on the way, and returns the ids visited.
-func walkConnection(t *testing.T, ctx context.Context, s *db.Store, p task.ConnectionParams, wantTotal int) []int {
+func walkConnection(t *testing.T, ctx context.Context, s *sqlite.Store, p task.ConnectionParams, wantTotal int) []int {
 	t.Helper()
 	first := *p.First
 	var visited []int
@@ -278,7 +278,7 @@ func TestConnectionRefusesCursorsItDidNotIssue(t *testing.T) {
 		name   string
 		after  string
 		params task.ConnectionParams
-		store  *db.Store
+		store  *sqlite.Store
 	}{
 		{"a cursor with a flipped character in its body", flip(body, len(body)/2) + "." + sig, byTitle, s},
 		{"a cursor with a flipped character in its signature", body + "." + flip(sig, len(sig)/2), byTitle, s},

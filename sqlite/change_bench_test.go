@@ -1,4 +1,4 @@
-package db_test
+package sqlite_test
 
 // Benchmarks of the store's writes under concurrent writers, side by side:
 //
@@ -20,8 +20,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"tasksapi/db"
 	"tasksapi/idempotency"
+	"tasksapi/sqlite"
 	"tasksapi/task"
 )
 
@@ -36,13 +36,13 @@ var changeSeq atomic.Int64
 // create sent with an Idempotency-Key, each by 16 concurrent writers.
 func BenchmarkWrites(b *testing.B) {
 	b.Run("create", func(b *testing.B) {
-		benchWrites(b, func(store *db.Store, ctx context.Context, _ *idempotency.Keeper, _ int) error {
+		benchWrites(b, func(store *sqlite.Store, ctx context.Context, _ *idempotency.Keeper, _ int) error {
 			_, err := store.CreateTask(ctx, benchInput(createSeq.Add(1)))
 			return err
 		})
 	})
 	b.Run("update", func(b *testing.B) {
-		benchWrites(b, func(store *db.Store, ctx context.Context, _ *idempotency.Keeper, n int) error {
+		benchWrites(b, func(store *sqlite.Store, ctx context.Context, _ *idempotency.Keeper, n int) error {
 			i := changeSeq.Add(1)
 			in := task.UpdateInput{Title: task.To("Benchmark change " + strconv.FormatInt(i, 10))}
 			_, err := store.UpdateTask(ctx, spreadID(i, n), in, task.AnyVersion())
@@ -50,7 +50,7 @@ func BenchmarkWrites(b *testing.B) {
 		})
 	})
 	b.Run("create with idempotency key", func(b *testing.B) {
-		benchWrites(b, func(store *db.Store, ctx context.Context, keeper *idempotency.Keeper, _ int) error {
+		benchWrites(b, func(store *sqlite.Store, ctx context.Context, keeper *idempotency.Keeper, _ int) error {
 			// As a request with a new key: the keeper looks the key up,
 			// the create keeps its outcome in its own transaction.
 			i := createSeq.Add(1)
@@ -78,7 +78,7 @@ func spreadID(i int64, n int) int {
 // benchWrites runs write b.N times in all, from about 16 goroutines at
 // once, for each size, over the create benchmarks' copy of its database;
 // n is the number of seeded tasks, ids 1 to n.
-func benchWrites(b *testing.B, write func(store *db.Store, ctx context.Context, keeper *idempotency.Keeper, n int) error) {
+func benchWrites(b *testing.B, write func(store *sqlite.Store, ctx context.Context, keeper *idempotency.Keeper, n int) error) {
 	for _, size := range benchSizes {
 		b.Run(size.Name, func(b *testing.B) {
 			store, ctx := size.creates(b)

@@ -1,6 +1,6 @@
 //go:build sqlite_fts5
 
-package db
+package sqlite
 
 // The parts of the search index and how tasks move between them exist
 // only in builds with FTS5; without it every search reads titles, which

@@ -1,6 +1,6 @@
 // Package db stores tasks in SQLite. It implements task.Service; every
 // write goes through the domain's rules before it reaches the database.
-package db
+package sqlite
 
 import (
 	"context"
