@@ -52,12 +52,30 @@ func NewHub(store Reader) *Hub {
 
 // Committed tells the hub that changes of org have committed. The store
 // calls it after each commit that recorded changes; it never blocks the
-// writer.
+// writer. Org 0 stands for every organisation.
 func (h *Hub) Committed(org int) {
+	if org == 0 {
+		h.committedAll()
+		return
+	}
 	h.mu.Lock()
 	t := h.tails[org]
 	h.mu.Unlock()
 	if t != nil {
+		t.refresh(h.store)
+	}
+}
+
+// committedAll refreshes every followed organisation: a store whose news
+// of commits was interrupted cannot tell which changed.
+func (h *Hub) committedAll() {
+	h.mu.Lock()
+	tails := make([]*tail, 0, len(h.tails))
+	for _, t := range h.tails {
+		tails = append(tails, t)
+	}
+	h.mu.Unlock()
+	for _, t := range tails {
 		t.refresh(h.store)
 	}
 }

@@ -1,0 +1,94 @@
+package postgres
+
+// Methods not yet built on PostgreSQL. Each is removed from this file as
+// it is written in its own file; the file goes when it is empty.
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"tasksapi/access"
+	"tasksapi/feed"
+	"tasksapi/idempotency"
+	"tasksapi/task"
+	"tasksapi/webhook"
+)
+
+var errUnbuilt = errors.New("not built on PostgreSQL yet")
+
+func (s *Store) CreateTask(ctx context.Context, in task.CreateInput) (task.Task, error) {
+	return task.Task{}, errUnbuilt
+}
+func (s *Store) Task(ctx context.Context, id int) (task.Task, error) { return task.Task{}, errUnbuilt }
+func (s *Store) ListTasks(ctx context.Context, p task.ListParams) (task.Page, error) {
+	return task.Page{}, errUnbuilt
+}
+func (s *Store) TaskConnection(ctx context.Context, p task.ConnectionParams) (task.Connection, error) {
+	return task.Connection{}, errUnbuilt
+}
+func (s *Store) UpdateTask(ctx context.Context, id int, in task.UpdateInput, expect task.Expect) (task.Task, error) {
+	return task.Task{}, errUnbuilt
+}
+func (s *Store) DeleteTask(ctx context.Context, id int, expect task.Expect) (task.Task, error) {
+	return task.Task{}, errUnbuilt
+}
+func (s *Store) ImportTasks(ctx context.Context, org, n int, next func(i int) (task.CreateInput, time.Time)) error {
+	return errUnbuilt
+}
+func (s *Store) Changes(ctx context.Context, q feed.Query) (feed.Page, error) {
+	return feed.Page{}, errUnbuilt
+}
+func (s *Store) DeleteOldChanges(ctx context.Context, before time.Time, limit int) (int, error) {
+	return 0, errUnbuilt
+}
+
+func (s *Store) CreateKey(ctx context.Context, organisation, label, accessKey string, secretHash []byte) (access.Credentials, error) {
+	return access.Credentials{}, errUnbuilt
+}
+func (s *Store) Organisation(ctx context.Context, name string) (int, error) { return 0, errUnbuilt }
+func (s *Store) Keys(ctx context.Context) ([]access.Key, error)             { return nil, errUnbuilt }
+func (s *Store) RevokeKey(ctx context.Context, accessKey string) error      { return errUnbuilt }
+func (s *Store) KeyByAccessKey(ctx context.Context, accessKey string) (access.StoredKey, error) {
+	return access.StoredKey{}, errUnbuilt
+}
+func (s *Store) TouchKey(ctx context.Context, id int, at time.Time) error { return errUnbuilt }
+func (s *Store) HasKeys(ctx context.Context) (bool, error)                { return false, errUnbuilt }
+
+func (s *Store) IdempotencyRecord(ctx context.Context, keyID int, key string, now time.Time) (idempotency.Record, bool, error) {
+	return idempotency.Record{}, false, errUnbuilt
+}
+func (s *Store) KeepOutcome(ctx context.Context, c *idempotency.Claim, outcome []byte) error {
+	return errUnbuilt
+}
+func (s *Store) DeleteExpiredIdempotencyRecords(ctx context.Context, now time.Time, limit int) (int, error) {
+	return 0, errUnbuilt
+}
+
+func (s *Store) CreateWebhook(ctx context.Context, w webhook.NewWebhook) (webhook.Webhook, error) {
+	return webhook.Webhook{}, errUnbuilt
+}
+func (s *Store) Webhooks(ctx context.Context) ([]webhook.Webhook, error) { return nil, errUnbuilt }
+func (s *Store) Webhook(ctx context.Context, id int) (webhook.Webhook, error) {
+	return webhook.Webhook{}, errUnbuilt
+}
+func (s *Store) DeleteWebhook(ctx context.Context, id int) error { return errUnbuilt }
+func (s *Store) EnableWebhook(ctx context.Context, id int) (webhook.Webhook, error) {
+	return webhook.Webhook{}, errUnbuilt
+}
+func (s *Store) ReplayWebhook(ctx context.Context, id int, after int64) (webhook.Webhook, error) {
+	return webhook.Webhook{}, errUnbuilt
+}
+func (s *Store) WebhookDeliveries(ctx context.Context, id, first int) ([]webhook.Delivery, error) {
+	return nil, errUnbuilt
+}
+func (s *Store) WebhookStates(ctx context.Context) ([]webhook.State, error) { return nil, errUnbuilt }
+func (s *Store) WebhookState(ctx context.Context, id int) (webhook.State, error) {
+	return webhook.State{}, errUnbuilt
+}
+func (s *Store) RecordAttempt(ctx context.Context, id int, generation int64, a webhook.Attempt) (webhook.State, error) {
+	return webhook.State{}, errUnbuilt
+}
+func (s *Store) SkipRemovedChanges(ctx context.Context, id int, generation int64) (from, to int64, err error) {
+	return 0, 0, errUnbuilt
+}
