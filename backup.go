@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"tasksapi/sqlite"
+	"tasksapi/store"
 )
 
 // runBackup copies a live database: server backup [--db PATH] OUT.
@@ -24,6 +25,12 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	if len(positional) != 1 {
 		return fmt.Errorf("usage: server backup [--db PATH] OUT")
+	}
+	if store.IsPostgres(dbPath) {
+		// pg_dump takes a consistent copy of a live PostgreSQL database,
+		// and its restore tools are the ones its operators know.
+		return fmt.Errorf("backup copies SQLite files; back up a PostgreSQL database with pg_dump: pg_dump --format=custom --file=%s \"$DATABASE_URL\"",
+			positional[0])
 	}
 	if err := sqlite.Backup(ctx, dbPath, positional[0]); err != nil {
 		return err

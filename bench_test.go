@@ -45,7 +45,7 @@ func loadServer(b *testing.B, size *benchdb.Size) *benchServer {
 	d := size.Load(b)
 	log := quietLog()
 	h := app{svc: d.Store, guard: access.NewGuard(d.Store, 0, log), limits: graph.DefaultLimits,
-		corsOrigins: []string{"*"}, log: log, metrics: observe.NewMetrics(d.Store.Pools()),
+		corsOrigins: []string{"*"}, log: log, metrics: observe.NewMetrics(d.Store.Collectors()...),
 		ready: d.Store.Ready}.handler()
 	return &benchServer{handler: h, creds: d.Creds, n: d.N}
 }

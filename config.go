@@ -49,10 +49,11 @@ const (
 // frontend, low enough that one runaway client cannot crowd out others.
 const defaultRateLimit = 50
 
-// envFlags pairs each flag with the environment variable that sets it.
-var envFlags = [][2]string{
+// envFlags pairs each flag with the environment variables that set it,
+// the first set one winning.
+var envFlags = [][]string{
 	{"addr", "ADDR"},
-	{"db", "DB_PATH"},
+	{"db", "DATABASE_URL", "DB_PATH"},
 	{"cors-origins", "CORS_ORIGINS"},
 	{"rate-limit", "RATE_LIMIT"},
 	{"max-complexity", "MAX_COMPLEXITY"},
@@ -122,7 +123,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 
 // dbFlag defines --db, shared by every subcommand.
 func dbFlag(fs *flag.FlagSet, dst *string) {
-	fs.StringVar(dst, "db", "tasks.db", "SQLite database file, created if missing (env DB_PATH)")
+	fs.StringVar(dst, "db", "tasks.db", "the database: a SQLite file, created if missing, or a postgres:// URL (env DATABASE_URL, else DB_PATH)")
 }
 
 // webhooksAllowPrivateFlag defines --webhooks-allow-private, shared by
@@ -134,14 +135,17 @@ func webhooksAllowPrivateFlag(fs *flag.FlagSet, dst *bool) {
 // setFromEnv gives each defined flag its environment variable's value, so
 // that flags parsed afterwards win.
 func setFromEnv(fs *flag.FlagSet, getenv func(string) string) error {
-	for _, pair := range envFlags {
-		name, env := pair[0], pair[1]
+	for _, names := range envFlags {
+		name := names[0]
 		if fs.Lookup(name) == nil {
 			continue
 		}
-		if v := getenv(env); v != "" {
-			if err := fs.Set(name, v); err != nil {
-				return fmt.Errorf("%s=%q: %v", env, v, err)
+		for _, env := range names[1:] {
+			if v := getenv(env); v != "" {
+				if err := fs.Set(name, v); err != nil {
+					return fmt.Errorf("%s=%q: %v", env, v, err)
+				}
+				break
 			}
 		}
 	}

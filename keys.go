@@ -11,6 +11,7 @@ import (
 
 	"tasksapi/access"
 	"tasksapi/sqlite"
+	"tasksapi/store"
 )
 
 const keysUsage = `usage:
@@ -47,7 +48,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("--org is required\n%s", keysUsage)
 	}
 
-	store, err := sqlite.Open(dbPath)
+	store, err := store.Open(ctx, dbPath, sqlite.SyncFull)
 	if err != nil {
 		return err
 	}
@@ -122,7 +123,7 @@ func timeOrDash(t *time.Time) string {
 
 // ensureFirstKey gives a new database a key, so that the first `go run .`
 // can be tried at once: it prints the key, this once, with a curl line.
-func ensureFirstKey(ctx context.Context, store *sqlite.Store, stderr io.Writer, baseURL string) error {
+func ensureFirstKey(ctx context.Context, store access.Store, stderr io.Writer, baseURL string) error {
 	has, err := store.HasKeys(ctx)
 	if err != nil || has {
 		return err

@@ -35,7 +35,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	var down atomic.Bool
 	log := quietLog()
 	h := app{svc: store, guard: access.NewGuard(store, 0, log), limits: graph.DefaultLimits, corsOrigins: []string{"*"},
-		log: log, metrics: observe.NewMetrics(store.Pools()),
+		log: log, metrics: observe.NewMetrics(store.Collectors()...),
 		ready: func(ctx context.Context) error {
 			if down.Load() {
 				return errors.New("shutting down")

@@ -9,6 +9,7 @@ import (
 
 	"tasksapi/seed"
 	"tasksapi/sqlite"
+	"tasksapi/store"
 )
 
 // runSeed fills an organisation with generated tasks, for demos and load
@@ -31,7 +32,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("usage: server seed [--db PATH] [--org NAME] [--tasks N] [--seed S]")
 	}
 
-	store, err := sqlite.Open(dbPath, sqlite.SyncNormal) // a seed that dies is simply run again
+	store, err := store.Open(ctx, dbPath, sqlite.SyncNormal) // a seed that dies is simply run again
 	if err != nil {
 		return err
 	}

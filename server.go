@@ -42,7 +42,7 @@ import (
 	"tasksapi/observe"
 	"tasksapi/playground"
 	"tasksapi/rest"
-	"tasksapi/sqlite"
+	"tasksapi/store"
 	"tasksapi/task"
 	"tasksapi/webhook"
 )
@@ -152,40 +152,40 @@ func tuneGC(getenv func(string) string) {
 // address the server listens on.
 func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, ready chan<- string) error {
 	slog.SetDefault(log) // for the store's background work
-	store, err := sqlite.Open(cfg.DBPath, cfg.Sync)
+	db, err := store.Open(ctx, cfg.DBPath, cfg.Sync)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer db.Close()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
 	baseURL := "http://" + displayAddr(ln.Addr())
-	if err := ensureFirstKey(ctx, store, stderr, baseURL); err != nil {
+	if err := ensureFirstKey(ctx, db, stderr, baseURL); err != nil {
 		ln.Close()
 		return err
 	}
-	keeper := idempotency.New(store, cfg.IdempotencyTTL, log)
-	hub := feed.NewHub(store)
-	store.OnCommit(hub.Committed)
+	keeper := idempotency.New(db, cfg.IdempotencyTTL, log)
+	hub := feed.NewHub(db)
+	db.OnCommit(hub.Committed)
 	// Webhooks stop before the store closes (deferred calls run last
 	// first), giving attempts under way their grace. Their bodies carry
 	// each change as the REST feed lists it, encoded once for every reader.
-	webhooks := webhook.NewDispatcher(store, hub, webhook.Options{Encode: rest.ChangeJSON,
+	webhooks := webhook.NewDispatcher(db, hub, webhook.Options{Encode: rest.ChangeJSON,
 		AllowPrivate: cfg.WebhooksAllowPrivate, Log: log})
 	webhooks.Start()
 	defer webhooks.Close()
 	streams := feed.NewStreams(cfg.MaxSubscriptions)
-	metrics := observe.NewMetrics(store.Pools())
+	metrics := observe.NewMetrics(db.Collectors()...)
 	metrics.Streams(streams.Stats)
 	sweepCtx, stopSweeping := context.WithCancel(context.Background())
 	defer stopSweeping()
 	go keeper.Sweep(sweepCtx, sweepEvery)
 	if cfg.ChangesRetention > 0 {
 		go sweep.Every(sweepCtx, sweepEvery, "old changes", log, func(ctx context.Context, limit int) (int, error) {
-			return store.DeleteOldChanges(ctx, time.Now().Add(-cfg.ChangesRetention), limit)
+			return db.DeleteOldChanges(ctx, time.Now().Add(-cfg.ChangesRetention), limit)
 		})
 	}
 	var stopping atomic.Bool
@@ -197,13 +197,13 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, 
 	app := app{
 		// A repeat of an idempotent request is answered by its kept
 		// outcome, never by the store.
-		svc:         idempotency.Service{Service: store},
+		svc:         idempotency.Service{Service: db},
 		keeper:      keeper,
-		feed:        store,
+		feed:        db,
 		hub:         hub,
 		streams:     streams,
-		webhooks:    webhook.NewService(store, cfg.WebhooksAllowPrivate, webhooks),
-		guard:       access.NewGuard(store, cfg.RateLimit, log),
+		webhooks:    webhook.NewService(db, cfg.WebhooksAllowPrivate, webhooks),
+		guard:       access.NewGuard(db, cfg.RateLimit, log),
 		limits:      graph.Limits{MaxComplexity: cfg.MaxComplexity, MaxDepth: cfg.MaxDepth},
 		corsOrigins: cfg.CORSOrigins,
 		stop:        streamsCtx,
@@ -213,7 +213,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, 
 			if stopping.Load() {
 				return errors.New("shutting down")
 			}
-			return store.Ready(ctx)
+			return db.Ready(ctx)
 		},
 	}
 	srv := &http.Server{
@@ -225,7 +225,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, 
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("serving", "playground", baseURL, "db", cfg.DBPath, "sync", cfg.Sync, "rate_limit", cfg.RateLimit)
+	log.Info("serving", "playground", baseURL, "db", store.Redacted(cfg.DBPath), "sync", cfg.Sync, "rate_limit", cfg.RateLimit)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

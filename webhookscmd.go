@@ -12,6 +12,7 @@ import (
 
 	"tasksapi/access"
 	"tasksapi/sqlite"
+	"tasksapi/store"
 	"tasksapi/task"
 	"tasksapi/webhook"
 )
@@ -68,7 +69,7 @@ func runWebhooks(ctx context.Context, args []string, getenv func(string) string,
 		}
 	}
 
-	store, err := sqlite.Open(dbPath)
+	store, err := store.Open(ctx, dbPath, sqlite.SyncFull)
 	if err != nil {
 		return err
 	}

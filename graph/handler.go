@@ -36,6 +36,7 @@ const (
 	codeKeyInUse        = "IDEMPOTENCY_KEY_IN_USE"
 	codeInternal        = "INTERNAL_SERVER_ERROR"
 	codeExpired         = "CHANGES_EXPIRED"
+	codeUnavailable     = "SERVICE_UNAVAILABLE"
 	codeTooManyStreams  = "TOO_MANY_SUBSCRIPTIONS"
 	codeForbidden       = "FORBIDDEN"
 )
@@ -325,6 +326,10 @@ func writeRefusal(w http.ResponseWriter, r *http.Request, media string, err erro
 		writeRequestError(w, media, http.StatusUnprocessableEntity, codeKeyReused, te.Message)
 	case task.CodeKeyInUse:
 		writeRequestError(w, media, http.StatusConflict, codeKeyInUse, te.Message)
+	case task.CodeUnavailable:
+		log.WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", r.URL.Path, "err", te.Cause)
+		w.Header().Set("Retry-After", access.RetryAfterSeconds(te.RetryAfter))
+		writeRequestError(w, media, http.StatusServiceUnavailable, codeUnavailable, te.Message)
 	default:
 		log.ErrorContext(r.Context(), "admitting a request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeRequestError(w, media, http.StatusInternalServerError, codeInternal, internalMessage)
@@ -366,6 +371,10 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	case task.CodeRateLimited:
 		gqlErr.Message = te.Message
 		gqlErr.Extensions = map[string]any{"code": codeRateLimited,
+			"retryAfter": int(math.Ceil(te.RetryAfter.Seconds()))}
+	case task.CodeUnavailable:
+		gqlErr.Message = te.Message
+		gqlErr.Extensions = map[string]any{"code": codeUnavailable,
 			"retryAfter": int(math.Ceil(te.RetryAfter.Seconds()))}
 	default:
 		gqlErr.Message = internalMessage

@@ -37,7 +37,12 @@ type Resolver struct {
 // the key cannot then be spent on another request; faults are not kept,
 // so the client can retry them.
 func (r *Resolver) fail(ctx context.Context, err error) error {
-	if task.ErrorCode(err) != task.CodeInternal {
+	switch task.ErrorCode(err) {
+	case task.CodeUnavailable:
+		r.Log.WarnContext(ctx, "database unavailable", "field", graphql.GetFieldContext(ctx).Path().String(), "err", errors.Unwrap(err))
+		return err
+	case task.CodeInternal:
+	default:
 		idempotency.Refused(ctx, err)
 		return err
 	}

@@ -7,7 +7,6 @@ package observe
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"log/slog"
 	"net/http"
@@ -107,8 +106,8 @@ func (m *Metrics) operationLabel(name string) string {
 }
 
 // NewMetrics registers the request and GraphQL metrics, Go runtime and
-// process figures, and the figures of each named connection pool.
-func NewMetrics(pools map[string]*sql.DB) *Metrics {
+// process figures, and the store's own (its connection pools').
+func NewMetrics(store ...prometheus.Collector) *Metrics {
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -125,9 +124,7 @@ func NewMetrics(pools map[string]*sql.DB) *Metrics {
 	}
 	m.registry.MustRegister(m.requests, m.duration, m.operations,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	for name, db := range pools {
-		m.registry.MustRegister(collectors.NewDBStatsCollector(db, name))
-	}
+	m.registry.MustRegister(store...)
 	return m
 }
 

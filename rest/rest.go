@@ -249,6 +249,10 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusTooManyRequests, envelope{Message: te.Message})
 	case task.CodeExpired:
 		writeJSON(w, http.StatusGone, envelope{Message: te.Message})
+	case task.CodeUnavailable:
+		a.log.WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", r.URL.Path, "err", te.Cause)
+		w.Header().Set("Retry-After", access.RetryAfterSeconds(te.RetryAfter))
+		writeJSON(w, http.StatusServiceUnavailable, envelope{Message: te.Message})
 	default:
 		a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeJSON(w, http.StatusInternalServerError, envelope{Message: InternalMessage})

@@ -5,11 +5,15 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
-// Pools are the store's connection pools by name, for metrics.
-func (s *Store) Pools() map[string]*sql.DB {
-	return map[string]*sql.DB{"write": s.write, "read": s.read}
+// Collectors give the figures of the store's connection pools, for
+// metrics.
+func (s *Store) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{collectors.NewDBStatsCollector(s.write, "write"), collectors.NewDBStatsCollector(s.read, "read")}
 }
 
 // Ready reports whether the database answers and its schema is the one

@@ -6,7 +6,10 @@ package store
 
 import (
 	"context"
+	"net/url"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"tasksapi/access"
 	"tasksapi/feed"
@@ -37,6 +40,8 @@ type Store interface {
 	// OnCommit has f told of each committed write of an organisation's
 	// tasks (0: of any organisation); see feed.Hub.Committed.
 	OnCommit(f func(org int))
+	// Collectors give the figures of the store's connection pools.
+	Collectors() []prometheus.Collector
 	// Ready reports whether the database can serve.
 	Ready(ctx context.Context) error
 	Close() error
@@ -49,6 +54,18 @@ var (
 
 // IsPostgres reports whether dsn names a PostgreSQL database.
 func IsPostgres(dsn string) bool { return postgres.IsURL(dsn) }
+
+// Redacted is dsn fit for a log line: a URL's password is masked.
+func Redacted(dsn string) string {
+	if !IsPostgres(dsn) {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "postgres://(unreadable URL)"
+	}
+	return u.Redacted()
+}
 
 // Open opens the store dsn names. sync is how far a SQLite commit goes
 // before a write is acknowledged; PostgreSQL's is its own setting

@@ -22,6 +22,7 @@ const (
 	CodeKeyReused            Code = "key_reused"             // an Idempotency-Key kept for a different request
 	CodeExpired              Code = "expired"                // a point of the change feed older than what is kept
 	CodeTooManySubscriptions Code = "too_many_subscriptions" // a key holding as many streams and subscriptions as it may
+	CodeUnavailable          Code = "unavailable"            // the database cannot be reached now: retry shortly
 	CodeInternal             Code = "internal"               // anything else: logged, never shown
 )
 
@@ -34,7 +35,19 @@ type Error struct {
 	RetryAfter time.Duration // for CodeRateLimited
 	// CurrentVersion is the task's version, for CodeVersionConflict.
 	CurrentVersion int
+	// Cause is the fault behind CodeUnavailable: logged, never shown.
+	Cause error
 }
+
+// Unavailable returns the error of a request that the store could not
+// serve because its database could not be reached: the client may retry
+// it, and the cause goes to the log.
+func Unavailable(cause error) *Error {
+	return &Error{Code: CodeUnavailable, Message: "The database is unavailable; retry shortly.",
+		RetryAfter: time.Second, Cause: cause}
+}
+
+func (e *Error) Unwrap() error { return e.Cause }
 
 // FieldError is one broken rule of one input field. Field is the domain
 // field name (as in GraphQL: "contactId", "dueDateFrom"). Message follows
