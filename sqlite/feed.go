@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"tasksapi/feed"
+	"tasksapi/internal/snapshot"
 	"tasksapi/task"
 )
 
@@ -26,11 +27,11 @@ func record(ctx context.Context, tx *sql.Tx, org int, typ feed.Type, t task.Task
 	if err != nil {
 		return err
 	}
-	var snapshot any // NULL for a delete
+	var snap any // NULL for a delete
 	if typ != feed.Deleted {
-		snapshot = appendSnapshot(nil, t)
+		snap = snapshot.Append(nil, t)
 	}
-	_, err = tx.ExecContext(ctx, insertChange, org, typ, t.ID, at.String(), fieldsJSON, snapshot)
+	_, err = tx.ExecContext(ctx, insertChange, org, typ, t.ID, at.String(), fieldsJSON, snap)
 	return err
 }
 
@@ -87,11 +88,11 @@ func (s *Store) Changes(ctx context.Context, q feed.Query) (feed.Page, error) {
 func scanChange(rows *sql.Rows) (feed.Change, error) {
 	c := feed.NewChange()
 	var (
-		at       string
-		fields   []byte
-		snapshot []byte
+		at     string
+		fields []byte
+		snap   []byte
 	)
-	if err := rows.Scan(&c.Seq, &c.Type, &c.TaskID, &at, &fields, &snapshot); err != nil {
+	if err := rows.Scan(&c.Seq, &c.Type, &c.TaskID, &at, &fields, &snap); err != nil {
 		return c, err
 	}
 	var err error
@@ -101,8 +102,8 @@ func scanChange(rows *sql.Rows) (feed.Change, error) {
 	if err := json.Unmarshal(fields, &c.Fields); err != nil {
 		return c, fmt.Errorf("change %d fields: %w", c.Seq, err)
 	}
-	if snapshot != nil {
-		t, err := parseSnapshot(snapshot)
+	if snap != nil {
+		t, err := snapshot.Parse(snap)
 		if err != nil {
 			return c, fmt.Errorf("change %d task: %w", c.Seq, err)
 		}

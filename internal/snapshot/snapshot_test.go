@@ -1,4 +1,4 @@
-package sqlite
+package snapshot
 
 import (
 	"reflect"
@@ -34,9 +34,9 @@ func snapshotTasks(t testing.TB) []task.Task {
 
 func TestASnapshotReadsBackAsTheTaskItWasWrittenFrom(t *testing.T) {
 	for _, want := range snapshotTasks(t) {
-		got, err := parseSnapshot(appendSnapshot(nil, want))
+		got, err := Parse(Append(nil, want))
 		if err != nil {
-			t.Fatalf("parseSnapshot: %v", err)
+			t.Fatalf("Parse: %v", err)
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("read back %+v,\nwant %+v", got, want)
@@ -45,32 +45,32 @@ func TestASnapshotReadsBackAsTheTaskItWasWrittenFrom(t *testing.T) {
 }
 
 func TestATruncatedOrLengthenedSnapshotIsRefused(t *testing.T) {
-	b := appendSnapshot(nil, snapshotTasks(t)[0])
+	b := Append(nil, snapshotTasks(t)[0])
 	for n := range len(b) {
-		if _, err := parseSnapshot(b[:n]); err == nil {
+		if _, err := Parse(b[:n]); err == nil {
 			t.Errorf("the first %d of %d bytes read as a task", n, len(b))
 		}
 	}
-	if _, err := parseSnapshot(append(b, 0)); err == nil {
+	if _, err := Parse(append(b, 0)); err == nil {
 		t.Errorf("a snapshot with a byte more read as a task")
 	}
-	if _, err := parseSnapshot(append([]byte{snapshotFormat + 1}, b[1:]...)); err == nil {
+	if _, err := Parse(append([]byte{Format + 1}, b[1:]...)); err == nil {
 		t.Errorf("a snapshot of another format read as a task")
 	}
 }
 
-// FuzzSnapshot feeds any bytes to parseSnapshot: it must never panic,
+// FuzzSnapshot feeds any bytes to Parse: it must never panic,
 // and what it accepts must write back as the same bytes.
 func FuzzSnapshot(f *testing.F) {
 	for _, tk := range snapshotTasks(f) {
-		f.Add(appendSnapshot(nil, tk))
+		f.Add(Append(nil, tk))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		tk, err := parseSnapshot(b)
+		tk, err := Parse(b)
 		if err != nil {
 			return
 		}
-		if again := appendSnapshot(nil, tk); string(again) != string(b) {
+		if again := Append(nil, tk); string(again) != string(b) {
 			t.Errorf("accepted %x, which writes back as %x", b, again)
 		}
 	})

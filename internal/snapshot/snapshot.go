@@ -1,4 +1,7 @@
-package sqlite
+// Package snapshot is the stored form of the task a change of the feed
+// carries: compact, and read back without reflection. Both stores write
+// it, so a change reads back alike from either.
+package snapshot
 
 import (
 	"encoding/binary"
@@ -16,11 +19,11 @@ import (
 // order: integers as varints, text as a length and its bytes, an
 // optional value as a presence byte before it, date-times and dates as
 // their wire text. A change in the form takes a new format byte.
-const snapshotFormat = 1
+const Format = 1
 
-// appendSnapshot appends t in the snapshot form.
-func appendSnapshot(b []byte, t task.Task) []byte {
-	b = append(b, snapshotFormat)
+// Append appends t in the snapshot form.
+func Append(b []byte, t task.Task) []byte {
+	b = append(b, Format)
 	b = binary.AppendVarint(b, int64(t.ID))
 	b = appendText(b, t.Title)
 	b = binary.AppendVarint(b, int64(t.Status))
@@ -54,8 +57,8 @@ func appendOptional[T any](b []byte, v *T, write func([]byte, T) []byte) []byte 
 	return write(append(b, 1), *v)
 }
 
-// errSnapshot is a snapshot that is not in the form appendSnapshot writes.
-var errSnapshot = errors.New("not a task snapshot")
+// ErrSnapshot is a snapshot that is not in the form Append writes.
+var ErrSnapshot = errors.New("not a task snapshot")
 
 // snapshotReader reads the fields of a snapshot in order; the first
 // failure sticks.
@@ -67,7 +70,7 @@ type snapshotReader struct {
 func (r *snapshotReader) int() int {
 	n, size := binary.Varint(r.b)
 	if size <= 0 {
-		r.err = errSnapshot
+		r.err = ErrSnapshot
 		return 0
 	}
 	r.b = r.b[size:]
@@ -77,7 +80,7 @@ func (r *snapshotReader) int() int {
 func (r *snapshotReader) text() string {
 	n, size := binary.Uvarint(r.b)
 	if size <= 0 || uint64(len(r.b)-size) < n {
-		r.err = errSnapshot
+		r.err = ErrSnapshot
 		return ""
 	}
 	s := string(r.b[size : size+int(n)])
@@ -87,7 +90,7 @@ func (r *snapshotReader) text() string {
 
 func (r *snapshotReader) present() bool {
 	if len(r.b) == 0 || r.b[0] > 1 {
-		r.err = errSnapshot
+		r.err = ErrSnapshot
 		return false
 	}
 	p := r.b[0] == 1
@@ -103,10 +106,10 @@ func (r *snapshotReader) dateTime() task.DateTime {
 	return d
 }
 
-// parseSnapshot reads what appendSnapshot wrote.
-func parseSnapshot(b []byte) (task.Task, error) {
-	if len(b) == 0 || b[0] != snapshotFormat {
-		return task.Task{}, errSnapshot
+// Parse reads what Append wrote.
+func Parse(b []byte) (task.Task, error) {
+	if len(b) == 0 || b[0] != Format {
+		return task.Task{}, ErrSnapshot
 	}
 	r := &snapshotReader{b: b[1:]}
 	var t task.Task
@@ -136,7 +139,7 @@ func parseSnapshot(b []byte) (task.Task, error) {
 	}
 	tags, size := binary.Uvarint(r.b)
 	if size <= 0 || tags > uint64(len(r.b)) {
-		return task.Task{}, errSnapshot
+		return task.Task{}, ErrSnapshot
 	}
 	r.b = r.b[size:]
 	t.TagIDs = make([]int, 0, tags)
@@ -151,10 +154,10 @@ func parseSnapshot(b []byte) (task.Task, error) {
 	}
 	t.Version = r.int()
 	if r.err != nil {
-		return task.Task{}, fmt.Errorf("%w: %v", errSnapshot, r.err)
+		return task.Task{}, fmt.Errorf("%w: %v", ErrSnapshot, r.err)
 	}
 	if len(r.b) != 0 {
-		return task.Task{}, errSnapshot
+		return task.Task{}, ErrSnapshot
 	}
 	return t, nil
 }
