@@ -30,10 +30,12 @@ var servingAt = regexp.MustCompile(`playground=(http://\S+)`)
 // serverBinary is the server binary, built once for the package's tests.
 func serverBinary(t *testing.T) string { return serverbin.Path(t, ".") }
 
-// startBinary runs the server binary and returns its base URL.
-func startBinary(t *testing.T, bin, dbPath string) (*exec.Cmd, string) {
+// startBinary runs the server binary, with any further flags, and
+// returns its base URL.
+func startBinary(t *testing.T, bin, dbPath string, flags ...string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", dbPath, "--rate-limit", "0")
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", dbPath, "--rate-limit", "0"}, flags...)
+	cmd := exec.Command(bin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

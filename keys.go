@@ -124,6 +124,18 @@ func timeOrDash(t *time.Time) string {
 // ensureFirstKey gives a new database a key, so that the first `go run .`
 // can be tried at once: it prints the key, this once, with a curl line.
 func ensureFirstKey(ctx context.Context, store access.Store, stderr io.Writer, baseURL string) error {
+	if shared, ok := store.(interface {
+		Exclusively(context.Context, func(context.Context) error) error
+	}); ok {
+		// Servers starting together on one new database make one key.
+		return shared.Exclusively(ctx, func(ctx context.Context) error {
+			return makeFirstKey(ctx, store, stderr, baseURL)
+		})
+	}
+	return makeFirstKey(ctx, store, stderr, baseURL)
+}
+
+func makeFirstKey(ctx context.Context, store access.Store, stderr io.Writer, baseURL string) error {
 	has, err := store.HasKeys(ctx)
 	if err != nil || has {
 		return err

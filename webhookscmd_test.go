@@ -42,9 +42,11 @@ type hookRequest struct {
 // answers 200 after delay.
 type hookReceiver struct {
 	*httptest.Server
-	mu    sync.Mutex
-	got   []hookRequest
-	delay time.Duration
+	mu       sync.Mutex
+	got      []hookRequest
+	delay    time.Duration
+	inFlight int // requests being answered
+	maxIn    int // the most at once
 }
 
 func newHookReceiver(t *testing.T, delay time.Duration) *hookReceiver {
@@ -60,13 +62,25 @@ func newHookReceiver(t *testing.T, delay time.Duration) *hookReceiver {
 		json.Unmarshal(body, &payload)
 		req.typ = payload.Type
 		json.Unmarshal(payload.Data, &req.data)
+		rc.mu.Lock()
+		rc.inFlight++
+		rc.maxIn = max(rc.maxIn, rc.inFlight)
+		rc.mu.Unlock()
 		time.Sleep(rc.delay)
 		rc.mu.Lock()
+		rc.inFlight--
 		rc.got = append(rc.got, req)
 		rc.mu.Unlock()
 	}))
 	t.Cleanup(rc.Close)
 	return rc
+}
+
+// maxInFlight is the most requests the receiver was answering at once.
+func (rc *hookReceiver) maxInFlight() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.maxIn
 }
 
 func (rc *hookReceiver) requests() []hookRequest {
