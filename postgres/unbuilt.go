@@ -8,7 +8,6 @@ import (
 	"errors"
 	"time"
 
-	"tasksapi/access"
 	"tasksapi/feed"
 	"tasksapi/idempotency"
 	"tasksapi/task"
@@ -42,18 +41,6 @@ func (s *Store) Changes(ctx context.Context, q feed.Query) (feed.Page, error) {
 func (s *Store) DeleteOldChanges(ctx context.Context, before time.Time, limit int) (int, error) {
 	return 0, errUnbuilt
 }
-
-func (s *Store) CreateKey(ctx context.Context, organisation, label, accessKey string, secretHash []byte) (access.Credentials, error) {
-	return access.Credentials{}, errUnbuilt
-}
-func (s *Store) Organisation(ctx context.Context, name string) (int, error) { return 0, errUnbuilt }
-func (s *Store) Keys(ctx context.Context) ([]access.Key, error)             { return nil, errUnbuilt }
-func (s *Store) RevokeKey(ctx context.Context, accessKey string) error      { return errUnbuilt }
-func (s *Store) KeyByAccessKey(ctx context.Context, accessKey string) (access.StoredKey, error) {
-	return access.StoredKey{}, errUnbuilt
-}
-func (s *Store) TouchKey(ctx context.Context, id int, at time.Time) error { return errUnbuilt }
-func (s *Store) HasKeys(ctx context.Context) (bool, error)                { return false, errUnbuilt }
 
 func (s *Store) IdempotencyRecord(ctx context.Context, keyID int, key string, now time.Time) (idempotency.Record, bool, error) {
 	return idempotency.Record{}, false, errUnbuilt

@@ -1,0 +1,126 @@
+package postgres_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"tasksapi/access"
+	"tasksapi/internal/pgtest"
+	"tasksapi/postgres"
+	"tasksapi/task"
+)
+
+// servers opens n stores on one new database: n servers sharing it.
+func servers(t *testing.T, n int) (string, []*postgres.Store) {
+	t.Helper()
+	url := pgtest.URL(t)
+	stores := make([]*postgres.Store, n)
+	for i := range stores {
+		s, err := postgres.Open(context.Background(), url)
+		if err != nil {
+			t.Fatalf("postgres.Open: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		stores[i] = s
+	}
+	return url, stores
+}
+
+// count counts the rows of a table, read straight from the database.
+func count(t *testing.T, url, table string) int {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int
+	if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestServersMakingKeysOfOneNewOrganisationTogetherMakeItOnce(t *testing.T) {
+	url, stores := servers(t, 2)
+	const each = 8
+	orgs := make([]int, 2*each)
+	errs := make([]error, len(orgs))
+	var wg sync.WaitGroup
+	for i := range orgs {
+		wg.Go(func() {
+			s := stores[i%2]
+			if i%4 < 2 {
+				orgs[i], errs[i] = s.Organisation(t.Context(), "Acme")
+				return
+			}
+			var creds access.Credentials
+			creds, errs[i] = access.NewKey(t.Context(), s, "Acme", "key")
+			orgs[i] = creds.OrganisationID
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		if orgs[i] != orgs[0] {
+			t.Errorf("call %d got organisation %d, call 0 got %d: want one organisation", i, orgs[i], orgs[0])
+		}
+	}
+	if n := count(t, url, "organisations"); n != 1 {
+		t.Errorf("%d organisations stored, want 1", n)
+	}
+}
+
+func TestAKeyIsHonouredByEveryServerWithinASecond(t *testing.T) {
+	_, stores := servers(t, 2)
+	log := slog.New(slog.DiscardHandler)
+	one, other := access.NewGuard(stores[0], 0, log), access.NewGuard(stores[1], 0, log)
+	admit := func(g *access.Guard, creds access.Credentials) error {
+		_, err := g.AdmitKey(context.Background(), creds.AccessKey, creds.SecretKey, http.Header{})
+		return err
+	}
+
+	creds, err := access.NewKey(t.Context(), stores[0], "Acme", "made through one server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		do   func() error
+		want task.Code // of the other server, within access.VerifiedKeyTTL
+	}{
+		{"a key made through one server is admitted by the other at once", func() error { return nil }, ""},
+		{"a key revoked through one server is refused by the other within a second", func() error {
+			return stores[0].RevokeKey(t.Context(), creds.AccessKey)
+		}, task.CodeUnauthenticated},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.do(); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(access.VerifiedKeyTTL + 200*time.Millisecond)
+			for {
+				err := admit(other, creds)
+				if task.ErrorCode(err) == tt.want || (err == nil && tt.want == "") {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the other server answers %v, want %q within %v", err, tt.want, access.VerifiedKeyTTL)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if err := admit(one, creds); (err == nil) != (tt.want == "") {
+				t.Errorf("the server it went through answers %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
