@@ -12,7 +12,8 @@ CREATE TABLE organisations (
     -- organisation's tasks takes the next one by updating this row, which
     -- it then holds locked until it commits: so changes commit in seq
     -- order, and a reader can never see seq S before a lower one (see
-    -- feed.go).
+    -- feed.go). So it is also the organisation's write version: list reads
+    -- cache the totals they count, and where deep pages start, under it.
     head_seq                bigint       NOT NULL DEFAULT 0,
     -- The highest seq that retention removed: a read from before it has
     -- missed changes (410).
@@ -63,17 +64,21 @@ CREATE TABLE tasks (
     updated_at       timestamp(0) NOT NULL
 );
 -- One index for each sort, led by the organisation, ending in id for the
--- keyset cursor's tie-break.
+-- keyset cursor's tie-break. After the id, the indexes of the other sorts
+-- also hold status and priority as key columns, so a list filtered by them
+-- and sorted by another column tests each entry in the index and reads
+-- only the rows it lists ("no-show, urgent, by due date descending": 0.6 ms
+-- at a million tasks, 10 ms when it read every skipped row).
 CREATE INDEX tasks_org_id               ON tasks (organisation_id, id);
-CREATE INDEX tasks_org_title            ON tasks (organisation_id, title_fold, id);
-CREATE INDEX tasks_org_status           ON tasks (organisation_id, status, id);
-CREATE INDEX tasks_org_priority         ON tasks (organisation_id, priority, id);
-CREATE INDEX tasks_org_assigned_user_id ON tasks (organisation_id, assigned_user_id, id);
-CREATE INDEX tasks_org_start_datetime   ON tasks (organisation_id, start_datetime, id);
-CREATE INDEX tasks_org_end_datetime     ON tasks (organisation_id, end_datetime, id);
-CREATE INDEX tasks_org_due_date         ON tasks (organisation_id, due_date, id);
-CREATE INDEX tasks_org_created_at       ON tasks (organisation_id, created_at, id);
-CREATE INDEX tasks_org_updated_at       ON tasks (organisation_id, updated_at, id);
+CREATE INDEX tasks_org_title            ON tasks (organisation_id, title_fold, id, status, priority);
+CREATE INDEX tasks_org_status           ON tasks (organisation_id, status, id, priority);
+CREATE INDEX tasks_org_priority         ON tasks (organisation_id, priority, id, status);
+CREATE INDEX tasks_org_assigned_user_id ON tasks (organisation_id, assigned_user_id, id, status, priority);
+CREATE INDEX tasks_org_start_datetime   ON tasks (organisation_id, start_datetime, id, status, priority);
+CREATE INDEX tasks_org_end_datetime     ON tasks (organisation_id, end_datetime, id, status, priority);
+CREATE INDEX tasks_org_due_date         ON tasks (organisation_id, due_date, id, status, priority);
+CREATE INDEX tasks_org_created_at       ON tasks (organisation_id, created_at, id, status, priority);
+CREATE INDEX tasks_org_updated_at       ON tasks (organisation_id, updated_at, id, status, priority);
 -- Title search: a trigram index finds the titles holding a term.
 CREATE INDEX tasks_title_trgm           ON tasks USING gin (title_fold gin_trgm_ops);
 
