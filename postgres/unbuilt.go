@@ -6,50 +6,19 @@ package postgres
 import (
 	"context"
 	"errors"
-	"time"
 
-	"tasksapi/feed"
-	"tasksapi/idempotency"
 	"tasksapi/task"
 	"tasksapi/webhook"
 )
 
 var errUnbuilt = errors.New("not built on PostgreSQL yet")
 
-func (s *Store) CreateTask(ctx context.Context, in task.CreateInput) (task.Task, error) {
-	return task.Task{}, errUnbuilt
-}
 func (s *Store) Task(ctx context.Context, id int) (task.Task, error) { return task.Task{}, errUnbuilt }
 func (s *Store) ListTasks(ctx context.Context, p task.ListParams) (task.Page, error) {
 	return task.Page{}, errUnbuilt
 }
 func (s *Store) TaskConnection(ctx context.Context, p task.ConnectionParams) (task.Connection, error) {
 	return task.Connection{}, errUnbuilt
-}
-func (s *Store) UpdateTask(ctx context.Context, id int, in task.UpdateInput, expect task.Expect) (task.Task, error) {
-	return task.Task{}, errUnbuilt
-}
-func (s *Store) DeleteTask(ctx context.Context, id int, expect task.Expect) (task.Task, error) {
-	return task.Task{}, errUnbuilt
-}
-func (s *Store) ImportTasks(ctx context.Context, org, n int, next func(i int) (task.CreateInput, time.Time)) error {
-	return errUnbuilt
-}
-func (s *Store) Changes(ctx context.Context, q feed.Query) (feed.Page, error) {
-	return feed.Page{}, errUnbuilt
-}
-func (s *Store) DeleteOldChanges(ctx context.Context, before time.Time, limit int) (int, error) {
-	return 0, errUnbuilt
-}
-
-func (s *Store) IdempotencyRecord(ctx context.Context, keyID int, key string, now time.Time) (idempotency.Record, bool, error) {
-	return idempotency.Record{}, false, errUnbuilt
-}
-func (s *Store) KeepOutcome(ctx context.Context, c *idempotency.Claim, outcome []byte) error {
-	return errUnbuilt
-}
-func (s *Store) DeleteExpiredIdempotencyRecords(ctx context.Context, now time.Time, limit int) (int, error) {
-	return 0, errUnbuilt
 }
 
 func (s *Store) CreateWebhook(ctx context.Context, w webhook.NewWebhook) (webhook.Webhook, error) {

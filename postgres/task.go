@@ -1,0 +1,257 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"tasksapi/feed"
+	"tasksapi/task"
+)
+
+// Writes of tasks. Each write is one transaction sent as few pipelined
+// batches as it can be: a create is two round trips (its id, then the
+// whole transaction), a change or a delete two (the locked read, then the
+// writes and the commit). Within a transaction the statements come in
+// one order, so that no two writes can wait for each other in a cycle:
+//
+//  1. the task's own row (insert, update or delete; a change or delete
+//     locked it when it read it);
+//  2. the Idempotency-Key's outcome (idempotency.go), which may wait for
+//     another transaction keeping the same key;
+//  3. the organisation's next seq and the change (feed.go): from here on
+//     the organisation's row is locked until the commit, so nothing after
+//     it may wait for another write;
+//  4. the counts of the organisation's tasks (taskcounts.go), whose rows only
+//     ever change under that lock, so they are never waited for apart;
+//  5. the notification, and the commit.
+//
+// A write, once sent, runs under a context the client's going away does
+// not cancel: cancelling a statement in flight leaves its outcome unknown
+// and costs the pool its connection.
+
+// insertTask is the SQL of a new task, with the id it was given.
+const insertTask = `INSERT INTO tasks (id, organisation_id, title, title_fold, status, priority,
+	start_datetime, end_datetime, due_date, description, deal_id, contact_id, assigned_user_id,
+	tag_ids, version, completed_at, created_at, updated_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::date, $10, $11, $12, $13, $14, $15, $16, $17, $18)`
+
+// updateTask sets every stored field of a changed task. Setting them all
+// costs PostgreSQL no more than setting the changed ones: updated_at,
+// which is indexed, changes with every change, so each writes every
+// index anyway; one statement serves every change.
+const updateTask = `UPDATE tasks SET title = $2, title_fold = $3, status = $4, priority = $5,
+	start_datetime = $6, end_datetime = $7, due_date = $8::date, description = $9, deal_id = $10,
+	contact_id = $11, assigned_user_id = $12, tag_ids = $13, version = $14, completed_at = $15,
+	updated_at = $16
+	WHERE id = $1`
+
+// nextTaskID takes a new id from the tasks' identity sequence: ids are
+// never given twice, even by transactions that roll back. A create takes
+// its id first, so that its change's snapshot can be made before the
+// transaction is sent whole.
+const nextTaskID = `SELECT nextval(pg_get_serial_sequence('tasks', 'id'))`
+
+// CreateTask validates in and stores the new task.
+func (s *Store) CreateTask(ctx context.Context, in task.CreateInput) (task.Task, error) {
+	org, err := organisation(ctx)
+	if err != nil {
+		return task.Task{}, err
+	}
+	t, err := task.NewTask(in)
+	if err != nil {
+		return task.Task{}, err
+	}
+	t.Created(task.NewDateTime(s.Now()))
+	claim := claimOf(ctx)
+	if err := s.pool.QueryRow(ctx, nextTaskID).Scan(&t.ID); err != nil {
+		return task.Task{}, fail(err, "create task")
+	}
+	b := &pgx.Batch{}
+	queueInsert(b, org, t)
+	if err := queueKeep(b, claim, t); err != nil {
+		return task.Task{}, fail(err, "create task")
+	}
+	queueRecord(b, org, feed.Created, t, nil, t.CreatedAt)
+	queueCounts(b, org, countsOf(t, 1))
+	// No BEGIN: the statements of one batch run in one implicit
+	// transaction, committed at its end, or undone whole by any failure.
+	if err := sendAll(context.WithoutCancel(ctx), s.pool, b); err != nil {
+		return task.Task{}, fail(keyTakenOr(err), "create task")
+	}
+	kept(claim)
+	return t, nil
+}
+
+// UpdateTask changes the task with the given id by in, if expect accepts
+// its version. The task is read locked, changed by the domain's rules
+// (task.Task.Apply) and written in one transaction, so no other write
+// comes between the read and the write: of two changes conditional on
+// the same version, the second waits for the first, then finds its
+// version.
+func (s *Store) UpdateTask(ctx context.Context, id int, in task.UpdateInput, expect task.Expect) (task.Task, error) {
+	org, err := organisation(ctx)
+	if err != nil {
+		return task.Task{}, err
+	}
+	claim := claimOf(ctx)
+	var t task.Task
+	err = s.change(ctx, org, id, expect, func(old task.Task, b *pgx.Batch) error {
+		var fields []string
+		var err error
+		t, fields, err = old.Apply(in, task.NewDateTime(s.Now()))
+		if err != nil {
+			return err
+		}
+		if len(fields) > 0 {
+			queueUpdate(b, t)
+		}
+		if err := queueKeep(b, claim, t); err != nil {
+			return err
+		}
+		if len(fields) > 0 {
+			queueRecord(b, org, feed.Updated, t, fields, t.UpdatedAt)
+			queueCounts(b, org, append(countsOf(old, -1), countsOf(t, 1)...))
+		}
+		return nil
+	})
+	if err != nil {
+		return task.Task{}, fail(err, "update task %d", id)
+	}
+	kept(claim)
+	return t, nil
+}
+
+// DeleteTask removes the task with the given id, if expect accepts its
+// version, and returns it as it was. Its id came from the identity
+// sequence, so it is never given to another task.
+func (s *Store) DeleteTask(ctx context.Context, id int, expect task.Expect) (task.Task, error) {
+	org, err := organisation(ctx)
+	if err != nil {
+		return task.Task{}, err
+	}
+	claim := claimOf(ctx)
+	var t task.Task
+	err = s.change(ctx, org, id, expect, func(old task.Task, b *pgx.Batch) error {
+		t = old
+		b.Queue("DELETE FROM tasks WHERE id = $1", t.ID)
+		if err := queueKeep(b, claim, t); err != nil {
+			return err
+		}
+		queueRecord(b, org, feed.Deleted, t, nil, task.NewDateTime(s.Now()))
+		queueCounts(b, org, countsOf(t, -1))
+		return nil
+	})
+	if err != nil {
+		return task.Task{}, fail(err, "delete task %d", id)
+	}
+	kept(claim)
+	return t, nil
+}
+
+// change runs a change or a delete of org's task id in one transaction,
+// on one connection, in two round trips: the first begins and reads the
+// task, locked against other writes until the commit; write then queues
+// the statements of the change (nothing, when it alters nothing), and the
+// second sends them with the commit. A refusal, of expect or of write,
+// rolls back before anything is written.
+func (s *Store) change(ctx context.Context, org, id int, expect task.Expect, write func(old task.Task, b *pgx.Batch) error) (err error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release() // a connection left in a transaction is closed, not reused
+	defer func() {
+		if err != nil && conn.Conn().PgConn().TxStatus() != 'I' {
+			conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
+	read := &pgx.Batch{}
+	read.Queue("BEGIN")
+	read.Queue("SELECT "+taskColumns+" FROM tasks WHERE organisation_id = $1 AND id = $2 FOR UPDATE", org, id)
+	br := conn.SendBatch(ctx, read)
+	_, err = br.Exec()
+	var old task.Task
+	if err == nil {
+		old, err = newTaskScanner().scan(br.QueryRow())
+	}
+	if closeErr := br.Close(); err == nil {
+		err = closeErr
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return task.NotFound()
+	}
+	if err != nil {
+		return err
+	}
+	if err := expect.Check(old.Version); err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	if err := write(old, b); err != nil {
+		return err
+	}
+	b.Queue("COMMIT")
+	return keyTakenOr(sendAll(context.WithoutCancel(ctx), conn, b))
+}
+
+// batchSender is a pool or a connection.
+type batchSender interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+var (
+	_ batchSender = (*pgxpool.Pool)(nil)
+	_ batchSender = (*pgxpool.Conn)(nil)
+)
+
+// sendAll sends b and reads each of its results, returning the first
+// failure: after one, PostgreSQL skips the rest of the batch.
+func sendAll(ctx context.Context, to batchSender, b *pgx.Batch) error {
+	br := to.SendBatch(ctx, b)
+	var first error
+	for range b.Len() {
+		if _, err := br.Exec(); err != nil && first == nil {
+			first = err
+		}
+	}
+	if err := br.Close(); first == nil {
+		first = err
+	}
+	return first
+}
+
+// queueInsert queues the insert of t, with its id, in org.
+func queueInsert(b *pgx.Batch, org int, t task.Task) {
+	b.Queue(insertTask, t.ID, org, t.Title, fold(t.Title), t.Status, t.Priority,
+		t.StartDatetime.Time(), timeOrNil(t.EndDatetime), t.DueDate.String(), t.Description,
+		t.DealID, t.ContactID, t.AssignedUserID, tagIDs(t.TagIDs), t.Version, timeOrNil(t.CompletedAt),
+		t.CreatedAt.Time(), t.UpdatedAt.Time())
+}
+
+// queueUpdate queues the write of every stored field of t.
+func queueUpdate(b *pgx.Batch, t task.Task) {
+	b.Queue(updateTask, t.ID, t.Title, fold(t.Title), t.Status, t.Priority,
+		t.StartDatetime.Time(), timeOrNil(t.EndDatetime), t.DueDate.String(), t.Description,
+		t.DealID, t.ContactID, t.AssignedUserID, tagIDs(t.TagIDs), t.Version, timeOrNil(t.CompletedAt),
+		t.UpdatedAt.Time())
+}
+
+// timeOrNil is an optional date-time as a statement's argument.
+func timeOrNil(d *task.DateTime) any {
+	if d == nil {
+		return nil
+	}
+	return d.Time()
+}
+
+// tagIDs is a task's tags as an argument: never NULL, as the column is
+// not.
+func tagIDs(ids []int) []int {
+	if ids == nil {
+		return []int{}
+	}
+	return ids
+}
