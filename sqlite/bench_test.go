@@ -301,6 +301,8 @@ func deepCursor(d *benchData, sort *task.SortField, depth int) (string, error) {
 }
 
 // benchInput is a valid task; its title is numbered.
+func ptr[T any](v T) *T { return &v }
+
 func benchInput(i int64) task.CreateInput {
 	start := task.NewDateTime(benchdb.SeedEnd.Add(time.Duration(i%1000) * time.Hour))
 	end := task.NewDateTime(benchdb.SeedEnd.Add(time.Duration(i%1000)*time.Hour + 30*time.Minute))

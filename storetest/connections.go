@@ -1,4 +1,4 @@
-package sqlite_test
+package storetest
 
 import (
 	"context"
@@ -9,9 +9,20 @@ import (
 	"testing"
 	"time"
 
-	"tasksapi/sqlite"
+	"tasksapi/store"
 	"tasksapi/task"
 )
+
+var connectionTests = []test{
+	{"ConnectionPagesVisitTheListInOrder", connectionPagesVisitTheListInOrder},
+	{"APageAfterTheLastTaskIsEmptyAndStillCountsEveryTask", aPageAfterTheLastTaskIsEmptyAndStillCountsEveryTask},
+	{"ConnectionDefaultsToNewestFirst", connectionDefaultsToNewestFirst},
+	{"ConnectionSkipTotalLeavesTotalCountAtZero", connectionSkipTotalLeavesTotalCountAtZero},
+	{"ConnectionFirstIsCheckedAndCapped", connectionFirstIsCheckedAndCapped},
+	{"ConnectionRefusesCursorsItDidNotIssue", connectionRefusesCursorsItDidNotIssue},
+	{"ACursorOutlivesARestart", aCursorOutlivesARestart},
+	{"ConnectionPagesFollowPositionsNotOffsets", connectionPagesFollowPositionsNotOffsets},
+}
 
 var connSortFields = []struct {
 	name  string
@@ -37,7 +48,7 @@ var connOrders = []struct {
 // that differ only in case, three statuses, priorities and start times,
 // two end date-times and a quarter without one, assignees on every other
 // task, and creation times shared by three tasks at a time.
-func connFixture(t *testing.T, ctx context.Context, s *sqlite.Store, c *clock) []int {
+func connFixture(t *testing.T, ctx context.Context, s store.Store, c *Clock) []int {
 	t.Helper()
 	titles := []string{"alpha", "Alpha", "beta", "BETA", "ALPHA"}
 	starts := []string{"2026-03-01T09:00:00", "2026-03-02T09:00:00", "2026-03-01T09:00:00"}
@@ -46,26 +57,26 @@ func connFixture(t *testing.T, ctx context.Context, s *sqlite.Store, c *clock) [
 	for i := range 20 {
 		in := task.CreateInput{
 			Title:         titles[i%len(titles)],
-			StartDatetime: dt(t, starts[i%len(starts)]),
-			ContactID:     ptr(1),
-			Status:        ptr(task.Status(i % 3)),
-			Priority:      ptr(task.Priority((i / 4) % 3)),
+			StartDatetime: DT(t, starts[i%len(starts)]),
+			ContactID:     Ptr(1),
+			Status:        Ptr(task.Status(i % 3)),
+			Priority:      Ptr(task.Priority((i / 4) % 3)),
 		}
 		if i%4 != 0 {
-			in.EndDatetime = ptr(dt(t, ends[i%2]))
+			in.EndDatetime = Ptr(DT(t, ends[i%2]))
 		}
 		if i%2 == 0 {
-			in.AssignedUserID = ptr(1)
+			in.AssignedUserID = Ptr(1)
 		}
 		if i%3 == 0 {
 			c.Advance(time.Minute)
 		}
-		out = append(out, mustCreate(t, ctx, s, in).ID)
+		out = append(out, MustCreate(t, ctx, s, in).ID)
 	}
 	return out
 }
 
-func mustConnect(t *testing.T, ctx context.Context, s *sqlite.Store, p task.ConnectionParams) task.Connection {
+func mustConnect(t *testing.T, ctx context.Context, s store.Store, p task.ConnectionParams) task.Connection {
 	t.Helper()
 	conn, err := s.TaskConnection(ctx, p)
 	if err != nil {
@@ -76,7 +87,7 @@ func mustConnect(t *testing.T, ctx context.Context, s *sqlite.Store, p task.Conn
 
 // walkConnection follows endCursor from the first page until hasNextPage
 // is false, checking each page on the way, and returns the ids visited.
-func walkConnection(t *testing.T, ctx context.Context, s *sqlite.Store, p task.ConnectionParams, wantTotal int) []int {
+func walkConnection(t *testing.T, ctx context.Context, s store.Store, p task.ConnectionParams, wantTotal int) []int {
 	t.Helper()
 	first := *p.First
 	var visited []int
@@ -119,35 +130,35 @@ func walkConnection(t *testing.T, ctx context.Context, s *sqlite.Store, p task.C
 	}
 }
 
-func TestConnectionPagesVisitTheListInOrder(t *testing.T) {
-	s, c, _ := newStore(t)
-	ctx := orgContext(t, s, "Acme")
+func connectionPagesVisitTheListInOrder(t *testing.T, h Harness) {
+	s, c, _ := h.New(t)
+	ctx := OrgContext(t, s, "Acme")
 	connFixture(t, ctx, s, c)
 	// Another organisation's tasks interleave with these and must never
 	// show.
-	connFixture(t, orgContext(t, s, "Globex"), s, c)
+	connFixture(t, OrgContext(t, s, "Globex"), s, c)
 	filters := []struct {
 		name   string
 		filter task.Filter
 	}{
 		{"no filter", task.Filter{}},
-		{"an assignee", task.Filter{AssignedUserID: ptr(1)}},
-		{"a search", task.Filter{Search: ptr("ALPHA")}},
-		{"a status and a priority", task.Filter{Status: ptr(task.StatusOpen), Priority: ptr(task.PriorityNone)}},
+		{"an assignee", task.Filter{AssignedUserID: Ptr(1)}},
+		{"a search", task.Filter{Search: Ptr("ALPHA")}},
+		{"a status and a priority", task.Filter{Status: Ptr(task.StatusOpen), Priority: Ptr(task.PriorityNone)}},
 	}
 	for _, f := range filters {
 		for _, sf := range connSortFields {
 			for _, o := range connOrders {
 				name := fmt.Sprintf("three at a time by %s %s with %s", sf.name, o.name, f.name)
 				t.Run(name, func(t *testing.T) {
-					list := mustList(t, ctx, s, task.ListParams{Filter: f.filter, PageSize: ptr(100),
-						SortBy: ptr(sf.field), SortOrder: ptr(o.order)})
+					list := MustList(t, ctx, s, task.ListParams{Filter: f.filter, PageSize: Ptr(100),
+						SortBy: Ptr(sf.field), SortOrder: Ptr(o.order)})
 					if list.TotalRecords < 3 {
 						t.Fatalf("the list has %d tasks; the case proves little", list.TotalRecords)
 					}
-					got := walkConnection(t, ctx, s, task.ConnectionParams{Filter: f.filter, First: ptr(3),
-						SortBy: ptr(sf.field), SortOrder: ptr(o.order)}, list.TotalRecords)
-					if want := ids(list.Items); !slices.Equal(got, want) {
+					got := walkConnection(t, ctx, s, task.ConnectionParams{Filter: f.filter, First: Ptr(3),
+						SortBy: Ptr(sf.field), SortOrder: Ptr(o.order)}, list.TotalRecords)
+					if want := IDs(list.Items); !slices.Equal(got, want) {
 						t.Errorf("the connection visits %v,\nthe list is %v", got, want)
 					}
 				})
@@ -156,15 +167,15 @@ func TestConnectionPagesVisitTheListInOrder(t *testing.T) {
 	}
 }
 
-func TestAPageAfterTheLastTaskIsEmptyAndStillCountsEveryTask(t *testing.T) {
-	s, c, _ := newStore(t)
-	ctx := orgContext(t, s, "Acme")
+func aPageAfterTheLastTaskIsEmptyAndStillCountsEveryTask(t *testing.T, h Harness) {
+	s, c, _ := h.New(t)
+	ctx := OrgContext(t, s, "Acme")
 	all := connFixture(t, ctx, s, c)
-	last := mustConnect(t, ctx, s, task.ConnectionParams{First: ptr(len(all))})
+	last := mustConnect(t, ctx, s, task.ConnectionParams{First: Ptr(len(all))})
 	if last.HasNextPage {
 		t.Fatalf("a page of all %d tasks has a next page", len(all))
 	}
-	after := mustConnect(t, ctx, s, task.ConnectionParams{First: ptr(5), After: last.PageInfo().EndCursor})
+	after := mustConnect(t, ctx, s, task.ConnectionParams{First: Ptr(5), After: last.PageInfo().EndCursor})
 	if len(after.Edges) != 0 || after.HasNextPage {
 		t.Errorf("after the last task: %d edges, HasNextPage %v; want none and false", len(after.Edges), after.HasNextPage)
 	}
@@ -173,9 +184,9 @@ func TestAPageAfterTheLastTaskIsEmptyAndStillCountsEveryTask(t *testing.T) {
 	}
 }
 
-func TestConnectionDefaultsToNewestFirst(t *testing.T) {
-	s, c, _ := newStore(t)
-	ctx := orgContext(t, s, "Acme")
+func connectionDefaultsToNewestFirst(t *testing.T, h Harness) {
+	s, c, _ := h.New(t)
+	ctx := OrgContext(t, s, "Acme")
 	all := connFixture(t, ctx, s, c)
 	conn := mustConnect(t, ctx, s, task.ConnectionParams{})
 	want := slices.Clone(all)
@@ -196,12 +207,12 @@ func connIDs(conn task.Connection) []int {
 	return out
 }
 
-func TestConnectionSkipTotalLeavesTotalCountAtZero(t *testing.T) {
-	s, c, _ := newStore(t)
-	ctx := orgContext(t, s, "Acme")
+func connectionSkipTotalLeavesTotalCountAtZero(t *testing.T, h Harness) {
+	s, c, _ := h.New(t)
+	ctx := OrgContext(t, s, "Acme")
 	all := connFixture(t, ctx, s, c)
-	for _, f := range []task.Filter{{}, {Search: ptr("beta")}, {Status: ptr(task.StatusOpen)}} {
-		conn := mustConnect(t, ctx, s, task.ConnectionParams{Filter: f, First: ptr(2), SkipTotal: true})
+	for _, f := range []task.Filter{{}, {Search: Ptr("beta")}, {Status: Ptr(task.StatusOpen)}} {
+		conn := mustConnect(t, ctx, s, task.ConnectionParams{Filter: f, First: Ptr(2), SkipTotal: true})
 		if conn.TotalCount != 0 {
 			t.Errorf("filter %+v: TotalCount = %d with SkipTotal, want 0", f, conn.TotalCount)
 		}
@@ -209,25 +220,25 @@ func TestConnectionSkipTotalLeavesTotalCountAtZero(t *testing.T) {
 			t.Errorf("filter %+v: SkipTotal page has %d edges, HasNextPage %v; want 2, true", f, len(conn.Edges), conn.HasNextPage)
 		}
 	}
-	conn := mustConnect(t, ctx, s, task.ConnectionParams{First: ptr(2)})
+	conn := mustConnect(t, ctx, s, task.ConnectionParams{First: Ptr(2)})
 	if conn.TotalCount != len(all) {
 		t.Errorf("TotalCount = %d without SkipTotal, want %d", conn.TotalCount, len(all))
 	}
 }
 
-func TestConnectionFirstIsCheckedAndCapped(t *testing.T) {
-	s, _, _ := newStore(t)
-	ctx := orgContext(t, s, "Acme")
-	err := s.ImportTasks(ctx, orgID(t, ctx), 150, func(i int) (task.CreateInput, time.Time) {
-		return simple(t, fmt.Sprintf("task %03d", i)), baseTime
+func connectionFirstIsCheckedAndCapped(t *testing.T, h Harness) {
+	s, _, _ := h.New(t)
+	ctx := OrgContext(t, s, "Acme")
+	err := s.ImportTasks(ctx, OrgID(t, ctx), 150, func(i int) (task.CreateInput, time.Time) {
+		return Simple(t, fmt.Sprintf("task %03d", i)), BaseTime
 	})
 	if err != nil {
 		t.Fatalf("ImportTasks: %v", err)
 	}
 	for _, first := range []int{0, -1, -500} {
 		t.Run(fmt.Sprintf("first %d is invalid on first", first), func(t *testing.T) {
-			_, err := s.TaskConnection(ctx, task.ConnectionParams{First: ptr(first)})
-			e := wantCode(t, err, task.CodeInvalid)
+			_, err := s.TaskConnection(ctx, task.ConnectionParams{First: Ptr(first)})
+			e := WantCode(t, err, task.CodeInvalid)
 			if got := fieldsOf(e); !slices.Equal(got, []string{"first"}) {
 				t.Errorf("offending fields = %v, want [first]", got)
 			}
@@ -235,7 +246,7 @@ func TestConnectionFirstIsCheckedAndCapped(t *testing.T) {
 	}
 	for _, tc := range []struct{ first, want int }{{1, 1}, {100, 100}, {101, 100}, {500, 100}} {
 		t.Run(fmt.Sprintf("first %d is served as %d", tc.first, tc.want), func(t *testing.T) {
-			conn := mustConnect(t, ctx, s, task.ConnectionParams{First: ptr(tc.first)})
+			conn := mustConnect(t, ctx, s, task.ConnectionParams{First: Ptr(tc.first)})
 			if len(conn.Edges) != tc.want || !conn.HasNextPage {
 				t.Errorf("first %d gave %d edges, HasNextPage %v; want %d, true", tc.first, len(conn.Edges), conn.HasNextPage, tc.want)
 			}
@@ -253,11 +264,11 @@ func flip(s string, i int) string {
 	return s[:i] + string(c) + s[i+1:]
 }
 
-func TestConnectionRefusesCursorsItDidNotIssue(t *testing.T) {
-	s, c, _ := newStore(t)
-	ctx := orgContext(t, s, "Acme")
+func connectionRefusesCursorsItDidNotIssue(t *testing.T, h Harness) {
+	s, c, _ := h.New(t)
+	ctx := OrgContext(t, s, "Acme")
 	connFixture(t, ctx, s, c)
-	byTitle := task.ConnectionParams{First: ptr(3), SortBy: ptr(task.SortByTitle)}
+	byTitle := task.ConnectionParams{First: Ptr(3), SortBy: Ptr(task.SortByTitle)}
 	cursor := *mustConnect(t, ctx, s, byTitle).PageInfo().EndCursor
 	body, sig, ok := strings.Cut(cursor, ".")
 	if !ok {
@@ -269,16 +280,16 @@ func TestConnectionRefusesCursorsItDidNotIssue(t *testing.T) {
 	}
 	forgedBody := base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(forged), `"i":`, `"i":9`, 1)))
 
-	other, _, _ := newStore(t)
-	otherCtx := orgContext(t, other, "Acme")
-	connFixture(t, otherCtx, other, &clock{now: baseTime})
+	other, _, _ := h.New(t)
+	otherCtx := OrgContext(t, other, "Acme")
+	connFixture(t, otherCtx, other, NewClock())
 	foreign := *mustConnect(t, otherCtx, other, byTitle).PageInfo().EndCursor
 
 	tests := []struct {
 		name   string
 		after  string
 		params task.ConnectionParams
-		store  *sqlite.Store
+		store  store.Store
 	}{
 		{"a cursor with a flipped character in its body", flip(body, len(body)/2) + "." + sig, byTitle, s},
 		{"a cursor with a flipped character in its signature", body + "." + flip(sig, len(sig)/2), byTitle, s},
@@ -286,9 +297,9 @@ func TestConnectionRefusesCursorsItDidNotIssue(t *testing.T) {
 		{"a cursor missing its last characters", cursor[:len(cursor)-3], byTitle, s},
 		{"a cursor cut in half", cursor[:len(cursor)/2], byTitle, s},
 		{"a cursor without its signature", body + ".", byTitle, s},
-		{"a cursor made for another sort field", cursor, task.ConnectionParams{SortBy: ptr(task.SortByStatus)}, s},
+		{"a cursor made for another sort field", cursor, task.ConnectionParams{SortBy: Ptr(task.SortByStatus)}, s},
 		{"a cursor made for the other direction", cursor,
-			task.ConnectionParams{SortBy: ptr(task.SortByTitle), SortOrder: ptr(task.Desc)}, s},
+			task.ConnectionParams{SortBy: Ptr(task.SortByTitle), SortOrder: Ptr(task.Desc)}, s},
 		{"a cursor made for another sort used without a sort", cursor, task.ConnectionParams{}, s},
 		{"a cursor from another database", foreign, byTitle, s},
 		{"garbage", "garbage", byTitle, s},
@@ -301,9 +312,9 @@ func TestConnectionRefusesCursorsItDidNotIssue(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name+" is invalid on after", func(t *testing.T) {
 			p := tc.params
-			p.After = ptr(tc.after)
+			p.After = Ptr(tc.after)
 			_, err := tc.store.TaskConnection(ctx, p)
-			e := wantCode(t, err, task.CodeInvalid)
+			e := WantCode(t, err, task.CodeInvalid)
 			if got := fieldsOf(e); !slices.Equal(got, []string{"after"}) {
 				t.Errorf("offending fields = %v, want [after]", got)
 			}
@@ -325,55 +336,54 @@ func TestConnectionRefusesCursorsItDidNotIssue(t *testing.T) {
 	})
 }
 
-func TestACursorOutlivesARestart(t *testing.T) {
-	s, c, path := newStore(t)
-	ctx := orgContext(t, s, "Acme")
+func aCursorOutlivesARestart(t *testing.T, h Harness) {
+	s, c, name := h.New(t)
+	ctx := OrgContext(t, s, "Acme")
 	connFixture(t, ctx, s, c)
-	params := task.ConnectionParams{First: ptr(7), SortBy: ptr(task.SortByEndDatetime), SortOrder: ptr(task.Desc)}
-	list := mustList(t, ctx, s, task.ListParams{PageSize: ptr(100), SortBy: params.SortBy, SortOrder: params.SortOrder})
+	params := task.ConnectionParams{First: Ptr(7), SortBy: Ptr(task.SortByEndDatetime), SortOrder: Ptr(task.Desc)}
+	list := MustList(t, ctx, s, task.ListParams{PageSize: Ptr(100), SortBy: params.SortBy, SortOrder: params.SortOrder})
 	first := mustConnect(t, ctx, s, params)
-	closeStore(t, s)
+	MustClose(t, s)
 
-	reopened := open(t, path)
-	t.Cleanup(func() { reopened.Close() })
+	reopened := h.Open(t, name, nil)
 	params.After = first.PageInfo().EndCursor
-	params.First = ptr(100)
+	params.First = Ptr(100)
 	rest, err := reopened.TaskConnection(ctx, params)
 	if err != nil {
 		t.Fatalf("TaskConnection after a restart: %v", err)
 	}
-	if got, want := append(connIDs(first), connIDs(rest)...), ids(list.Items); !slices.Equal(got, want) {
+	if got, want := append(connIDs(first), connIDs(rest)...), IDs(list.Items); !slices.Equal(got, want) {
 		t.Errorf("before and after the restart the connection visits %v, want %v", got, want)
 	}
 }
 
-func TestConnectionPagesFollowPositionsNotOffsets(t *testing.T) {
+func connectionPagesFollowPositionsNotOffsets(t *testing.T, h Harness) {
 	for _, tc := range []struct {
 		name   string
 		params task.ConnectionParams
 		before string // a title created after the first page that sorts before its cursor
 		after  string // and one that sorts after it
 	}{
-		{"by title", task.ConnectionParams{SortBy: ptr(task.SortByTitle)}, "aaa early", "zzz late"},
-		{"by title descending", task.ConnectionParams{SortBy: ptr(task.SortByTitle), SortOrder: ptr(task.Desc)}, "zzz late", "aaa early"},
-		{"by id", task.ConnectionParams{SortBy: ptr(task.SortByID)}, "", "new task"},
+		{"by title", task.ConnectionParams{SortBy: Ptr(task.SortByTitle)}, "aaa early", "zzz late"},
+		{"by title descending", task.ConnectionParams{SortBy: Ptr(task.SortByTitle), SortOrder: Ptr(task.Desc)}, "zzz late", "aaa early"},
+		{"by id", task.ConnectionParams{SortBy: Ptr(task.SortByID)}, "", "new task"},
 		{"newest first", task.ConnectionParams{}, "new task", ""},
 	} {
 		t.Run("a task created after the cursor was issued shows when it sorts after it, "+tc.name, func(t *testing.T) {
-			s, c, _ := newStore(t)
-			ctx := orgContext(t, s, "Acme")
+			s, c, _ := h.New(t)
+			ctx := OrgContext(t, s, "Acme")
 			all := connFixture(t, ctx, s, c)
 			p := tc.params
-			p.First = ptr(3)
+			p.First = Ptr(3)
 			page := mustConnect(t, ctx, s, p)
 			visited := connIDs(page)
 
 			var beforeID, afterID int
 			if tc.before != "" {
-				beforeID = mustCreate(t, ctx, s, simple(t, tc.before)).ID
+				beforeID = MustCreate(t, ctx, s, Simple(t, tc.before)).ID
 			}
 			if tc.after != "" {
-				afterID = mustCreate(t, ctx, s, simple(t, tc.after)).ID
+				afterID = MustCreate(t, ctx, s, Simple(t, tc.after)).ID
 			}
 			for page.HasNextPage {
 				p.After = page.PageInfo().EndCursor

@@ -1,4 +1,4 @@
-package sqlite_test
+package storetest
 
 import (
 	"context"
@@ -8,12 +8,25 @@ import (
 	"time"
 
 	"tasksapi/feed"
-	"tasksapi/sqlite"
+	"tasksapi/store"
 	"tasksapi/task"
 	"tasksapi/webhook"
 )
 
-func mustCreateWebhook(t *testing.T, ctx context.Context, s *sqlite.Store, url string) webhook.Webhook {
+var webhookTests = []test{
+	{"AWebhookStartsAtItsOrganisationsHead", aWebhookStartsAtItsOrganisationsHead},
+	{"AnOrganisationHasAtMostTwentyWebhooks", anOrganisationHasAtMostTwentyWebhooks},
+	{"AWebhookOfAnotherOrganisationIsNotFound", aWebhookOfAnotherOrganisationIsNotFound},
+	{"RecordingAttemptsMovesTheWebhookOn", recordingAttemptsMovesTheWebhookOn},
+	{"TheNewestHundredAttemptsOfAWebhookAreKept", theNewestHundredAttemptsOfAWebhookAreKept},
+	{"EnablingAWebhook", enablingAWebhook},
+	{"ReplayingAWebhookMovesItsCursorBack", replayingAWebhookMovesItsCursorBack},
+	{"DeletingAWebhookRemovesItsAttempts", deletingAWebhookRemovesItsAttempts},
+	{"AWebhooksProgressSurvivesARestart", aWebhooksProgressSurvivesARestart},
+	{"SkippingChangesRetentionRemoved", skippingChangesRetentionRemoved},
+}
+
+func mustCreateWebhook(t *testing.T, ctx context.Context, s store.Store, url string) webhook.Webhook {
 	t.Helper()
 	w, err := s.CreateWebhook(ctx, webhook.NewWebhook{URL: url, Secret: webhook.NewSecret()})
 	if err != nil {
@@ -22,7 +35,7 @@ func mustCreateWebhook(t *testing.T, ctx context.Context, s *sqlite.Store, url s
 	return w
 }
 
-func mustState(t *testing.T, s *sqlite.Store, id int) webhook.State {
+func mustState(t *testing.T, s store.Store, id int) webhook.State {
 	t.Helper()
 	st, err := s.WebhookState(t.Context(), id)
 	if err != nil {
@@ -31,7 +44,7 @@ func mustState(t *testing.T, s *sqlite.Store, id int) webhook.State {
 	return st
 }
 
-func mustRecord(t *testing.T, s *sqlite.Store, st webhook.State, a webhook.Attempt) webhook.State {
+func mustRecord(t *testing.T, s store.Store, st webhook.State, a webhook.Attempt) webhook.State {
 	t.Helper()
 	next, err := s.RecordAttempt(t.Context(), st.ID, st.Generation, a)
 	if err != nil {
@@ -43,17 +56,31 @@ func mustRecord(t *testing.T, s *sqlite.Store, st webhook.State, a webhook.Attem
 func feedQuery(after int64) feed.Query { return feed.Query{After: after, Limit: 100} }
 
 // headOf is the newest seq of the organisation's changes.
-func headOf(t *testing.T, ctx context.Context, s *sqlite.Store) int64 {
+// storedRows counts the rows of table as stored, when the harness can
+// read them (ok false when it cannot).
+func storedRows(t *testing.T, h Harness, name, table string) (n int, ok bool) {
+	t.Helper()
+	if h.Dump == nil {
+		return 0, false
+	}
+	dumped, found := h.Dump(t, name)[table]
+	if !found {
+		t.Fatalf("the database has no table %s", table)
+	}
+	return len(dumped.Rows), true
+}
+
+func headOf(t *testing.T, ctx context.Context, s store.Store) int64 {
 	t.Helper()
 	return mustChanges(t, ctx, s, 0, 1).HeadSeq
 }
 
-func TestAWebhookStartsAtItsOrganisationsHead(t *testing.T) {
-	s, clk, _ := newStore(t)
-	acme, globex, empty := orgContext(t, s, "Acme"), orgContext(t, s, "Globex"), orgContext(t, s, "Initech")
-	mustCreate(t, acme, s, simple(t, "ours"))
-	mustCreate(t, acme, s, simple(t, "ours too"))
-	mustCreate(t, globex, s, simple(t, "theirs, later"))
+func aWebhookStartsAtItsOrganisationsHead(t *testing.T, h Harness) {
+	s, clk, _ := h.New(t)
+	acme, globex, empty := OrgContext(t, s, "Acme"), OrgContext(t, s, "Globex"), OrgContext(t, s, "Initech")
+	MustCreate(t, acme, s, Simple(t, "ours"))
+	MustCreate(t, acme, s, Simple(t, "ours too"))
+	MustCreate(t, globex, s, Simple(t, "theirs, later"))
 
 	w := mustCreateWebhook(t, acme, s, "https://example.com/hook")
 	if want := headOf(t, acme, s); w.LastDeliveredSeq != want {
@@ -68,7 +95,7 @@ func TestAWebhookStartsAtItsOrganisationsHead(t *testing.T) {
 	}
 
 	clk.Advance(time.Hour)
-	mustCreate(t, acme, s, simple(t, "gone"))
+	MustCreate(t, acme, s, Simple(t, "gone"))
 	clk.Advance(time.Hour)
 	if _, err := s.DeleteOldChanges(t.Context(), clk.Now(), 100); err != nil {
 		t.Fatal(err)
@@ -80,23 +107,23 @@ func TestAWebhookStartsAtItsOrganisationsHead(t *testing.T) {
 	}
 }
 
-func TestAnOrganisationHasAtMostTwentyWebhooks(t *testing.T) {
-	s, _, _ := newStore(t)
-	acme := orgContext(t, s, "Acme")
+func anOrganisationHasAtMostTwentyWebhooks(t *testing.T, h Harness) {
+	s, _, _ := h.New(t)
+	acme := OrgContext(t, s, "Acme")
 	for i := range webhook.MaxPerOrganisation {
 		mustCreateWebhook(t, acme, s, fmt.Sprintf("https://example.com/%d", i))
 	}
 	_, err := s.CreateWebhook(acme, webhook.NewWebhook{URL: "https://example.com/one-more", Secret: webhook.NewSecret()})
-	wantCode(t, err, task.CodeInvalid)
-	mustCreateWebhook(t, orgContext(t, s, "Globex"), s, "https://example.com/theirs")
+	WantCode(t, err, task.CodeInvalid)
+	mustCreateWebhook(t, OrgContext(t, s, "Globex"), s, "https://example.com/theirs")
 	if hooks, err := s.Webhooks(acme); err != nil || len(hooks) != webhook.MaxPerOrganisation {
 		t.Errorf("the organisation has %d webhooks (%v), want %d", len(hooks), err, webhook.MaxPerOrganisation)
 	}
 }
 
-func TestAWebhookOfAnotherOrganisationIsNotFound(t *testing.T) {
-	s, _, _ := newStore(t)
-	acme, globex := orgContext(t, s, "Acme"), orgContext(t, s, "Globex")
+func aWebhookOfAnotherOrganisationIsNotFound(t *testing.T, h Harness) {
+	s, _, _ := h.New(t)
+	acme, globex := OrgContext(t, s, "Acme"), OrgContext(t, s, "Globex")
 	w := mustCreateWebhook(t, acme, s, "https://example.com/hook")
 	tests := []struct {
 		name string
@@ -113,10 +140,10 @@ func TestAWebhookOfAnotherOrganisationIsNotFound(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" from another organisation", func(t *testing.T) {
-			wantCode(t, tt.call(globex, w.ID), task.CodeNotFound)
+			WantCode(t, tt.call(globex, w.ID), task.CodeNotFound)
 		})
 		t.Run(tt.name+" when there is no such webhook", func(t *testing.T) {
-			wantCode(t, tt.call(acme, w.ID+1000), task.CodeNotFound)
+			WantCode(t, tt.call(acme, w.ID+1000), task.CodeNotFound)
 		})
 	}
 	if hooks, _ := s.Webhooks(globex); len(hooks) != 0 {
@@ -127,8 +154,8 @@ func TestAWebhookOfAnotherOrganisationIsNotFound(t *testing.T) {
 	}
 }
 
-func TestRecordingAttemptsMovesTheWebhookOn(t *testing.T) {
-	at := baseTime.UTC().Truncate(time.Second)
+func recordingAttemptsMovesTheWebhookOn(t *testing.T, h Harness) {
+	at := BaseTime.UTC().Truncate(time.Second)
 	later := at.Add(5 * time.Second)
 	failed := func(seq int64, n int, disable bool) webhook.Attempt {
 		return webhook.Attempt{Seq: seq, Number: n, At: at, StatusCode: 500, Error: "the endpoint answered 500",
@@ -176,9 +203,9 @@ func TestRecordingAttemptsMovesTheWebhookOn(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, _, _ := newStore(t)
-			acme := orgContext(t, s, "Acme")
-			mustCreate(t, acme, s, simple(t, "before the webhook"))
+			s, _, _ := h.New(t)
+			acme := OrgContext(t, s, "Acme")
+			MustCreate(t, acme, s, Simple(t, "before the webhook"))
 			w := mustCreateWebhook(t, acme, s, "https://example.com/hook")
 			start := mustState(t, s, w.ID)
 			gen := start.Generation
@@ -218,15 +245,15 @@ func TestRecordingAttemptsMovesTheWebhookOn(t *testing.T) {
 	}
 }
 
-func TestTheNewestHundredAttemptsOfAWebhookAreKept(t *testing.T) {
-	s, _, path := newStore(t)
-	acme := orgContext(t, s, "Acme")
+func theNewestHundredAttemptsOfAWebhookAreKept(t *testing.T, h Harness) {
+	s, _, name := h.New(t)
+	acme := OrgContext(t, s, "Acme")
 	w := mustCreateWebhook(t, acme, s, "https://example.com/hook")
 	other := mustCreateWebhook(t, acme, s, "https://example.com/other")
 	st := mustState(t, s, w.ID)
-	mustRecord(t, s, mustState(t, s, other.ID), webhook.Attempt{Seq: 1, Number: 1, At: baseTime, Error: "refused"})
+	mustRecord(t, s, mustState(t, s, other.ID), webhook.Attempt{Seq: 1, Number: 1, At: BaseTime, Error: "refused"})
 	for i := 1; i <= 130; i++ {
-		st = mustRecord(t, s, st, webhook.Attempt{Seq: 1, Number: i, At: baseTime, Error: "refused", NextAttempt: baseTime})
+		st = mustRecord(t, s, st, webhook.Attempt{Seq: 1, Number: i, At: BaseTime, Error: "refused", NextAttempt: BaseTime})
 	}
 	got, err := s.WebhookDeliveries(acme, w.ID, 1000)
 	if err != nil {
@@ -236,20 +263,20 @@ func TestTheNewestHundredAttemptsOfAWebhookAreKept(t *testing.T) {
 		t.Errorf("kept %d attempts, %d to %d; want %d, newest first, 130 to 31",
 			len(got), got[0].Attempt, got[len(got)-1].Attempt, webhook.KeptDeliveries)
 	}
-	if n := rawCount(t, path, "webhook_deliveries"); n != webhook.KeptDeliveries+1 {
-		t.Errorf("the file holds %d attempts, want %d: another webhook's are its own", n, webhook.KeptDeliveries+1)
+	if n, ok := storedRows(t, h, name, "webhook_deliveries"); ok && n != webhook.KeptDeliveries+1 {
+		t.Errorf("the database holds %d attempts, want %d: another webhook's are its own", n, webhook.KeptDeliveries+1)
 	}
 	if got, _ := s.WebhookDeliveries(acme, w.ID, 3); len(got) != 3 || got[0].Attempt != 130 {
 		t.Errorf("the first 3 are %+v, want the newest 3", got)
 	}
 }
 
-func TestEnablingAWebhook(t *testing.T) {
-	s, _, _ := newStore(t)
-	acme := orgContext(t, s, "Acme")
+func enablingAWebhook(t *testing.T, h Harness) {
+	s, _, _ := h.New(t)
+	acme := OrgContext(t, s, "Acme")
 	w := mustCreateWebhook(t, acme, s, "https://example.com/hook")
-	st := mustRecord(t, s, mustState(t, s, w.ID), webhook.Attempt{Seq: 9, Number: 40, At: baseTime,
-		Error: "the endpoint answered 503", NextAttempt: baseTime.Add(time.Hour), Disable: true})
+	st := mustRecord(t, s, mustState(t, s, w.ID), webhook.Attempt{Seq: 9, Number: 40, At: BaseTime,
+		Error: "the endpoint answered 503", NextAttempt: BaseTime.Add(time.Hour), Disable: true})
 
 	t.Run("turns a disabled webhook on at its cursor, at once and counting afresh", func(t *testing.T) {
 		got, err := s.EnableWebhook(acme, w.ID)
@@ -273,13 +300,13 @@ func TestEnablingAWebhook(t *testing.T) {
 	})
 }
 
-func TestReplayingAWebhookMovesItsCursorBack(t *testing.T) {
-	s, clk, _ := newStore(t)
-	acme := orgContext(t, s, "Acme")
+func replayingAWebhookMovesItsCursorBack(t *testing.T, h Harness) {
+	s, clk, _ := h.New(t)
+	acme := OrgContext(t, s, "Acme")
 	w := mustCreateWebhook(t, acme, s, "https://example.com/hook")
 	var seqs []int64
 	for i := range 6 {
-		mustCreate(t, acme, s, simple(t, fmt.Sprint("task ", i)))
+		MustCreate(t, acme, s, Simple(t, fmt.Sprint("task ", i)))
 		seqs = append(seqs, headOf(t, acme, s))
 		if i == 1 {
 			clk.Advance(time.Hour) // the first two are older than the rest
@@ -323,58 +350,58 @@ func TestReplayingAWebhookMovesItsCursorBack(t *testing.T) {
 	}
 }
 
-func TestDeletingAWebhookRemovesItsAttempts(t *testing.T) {
-	s, _, path := newStore(t)
-	acme := orgContext(t, s, "Acme")
+func deletingAWebhookRemovesItsAttempts(t *testing.T, h Harness) {
+	s, _, name := h.New(t)
+	acme := OrgContext(t, s, "Acme")
 	w := mustCreateWebhook(t, acme, s, "https://example.com/hook")
 	st := mustState(t, s, w.ID)
-	mustRecord(t, s, st, webhook.Attempt{Seq: 1, Number: 1, At: baseTime, Error: "refused"})
+	mustRecord(t, s, st, webhook.Attempt{Seq: 1, Number: 1, At: BaseTime, Error: "refused"})
 	if err := s.DeleteWebhook(acme, w.ID); err != nil {
 		t.Fatal(err)
 	}
-	if n := rawCount(t, path, "webhook_deliveries"); n != 0 {
+	if n, ok := storedRows(t, h, name, "webhook_deliveries"); ok && n != 0 {
 		t.Errorf("%d attempts outlive their webhook", n)
 	}
-	_, err := s.RecordAttempt(t.Context(), w.ID, st.Generation, webhook.Attempt{Seq: 1, Number: 2, At: baseTime})
-	wantCode(t, err, task.CodeNotFound)
-	wantCode(t, s.DeleteWebhook(acme, w.ID), task.CodeNotFound)
+	_, err := s.RecordAttempt(t.Context(), w.ID, st.Generation, webhook.Attempt{Seq: 1, Number: 2, At: BaseTime})
+	WantCode(t, err, task.CodeNotFound)
+	WantCode(t, s.DeleteWebhook(acme, w.ID), task.CodeNotFound)
 }
 
-func TestAWebhooksProgressSurvivesARestart(t *testing.T) {
-	path := dbPath(t)
-	s := open(t, path)
-	acme := orgContext(t, s, "Acme")
+func aWebhooksProgressSurvivesARestart(t *testing.T, h Harness) {
+	name := h.NewDatabase(t)
+	s := h.Open(t, name, nil)
+	acme := OrgContext(t, s, "Acme")
 	w := mustCreateWebhook(t, acme, s, "https://example.com/hook")
-	mustCreate(t, acme, s, simple(t, "sent"))
+	MustCreate(t, acme, s, Simple(t, "sent"))
 	sent := headOf(t, acme, s)
-	mustCreate(t, acme, s, simple(t, "failing"))
-	st := mustRecord(t, s, mustState(t, s, w.ID), webhook.Attempt{Seq: sent, Number: 1, At: baseTime, StatusCode: 200})
-	st = mustRecord(t, s, st, webhook.Attempt{Seq: sent + 1, Number: 1, At: baseTime, Error: "refused",
-		NextAttempt: baseTime.Add(time.Second)})
-	closeStore(t, s)
+	MustCreate(t, acme, s, Simple(t, "failing"))
+	failing := headOf(t, acme, s)
+	st := mustRecord(t, s, mustState(t, s, w.ID), webhook.Attempt{Seq: sent, Number: 1, At: BaseTime, StatusCode: 200})
+	st = mustRecord(t, s, st, webhook.Attempt{Seq: failing, Number: 1, At: BaseTime, Error: "refused",
+		NextAttempt: BaseTime.Add(time.Second)})
+	MustClose(t, s)
 
-	s = open(t, path)
-	defer closeStore(t, s)
+	s = h.Open(t, name, nil)
 	if got := mustState(t, s, w.ID); !reflect.DeepEqual(got, st) {
 		t.Errorf("after a restart the webhook is %+v, want %+v", got, st)
 	}
 }
 
-func TestSkippingChangesRetentionRemoved(t *testing.T) {
-	s, clk, _ := newStore(t)
-	acme := orgContext(t, s, "Acme")
-	mustCreate(t, acme, s, simple(t, "before the webhook"))
+func skippingChangesRetentionRemoved(t *testing.T, h Harness) {
+	s, clk, _ := h.New(t)
+	acme := OrgContext(t, s, "Acme")
+	MustCreate(t, acme, s, Simple(t, "before the webhook"))
 	w := mustCreateWebhook(t, acme, s, "https://example.com/hook")
-	mustCreate(t, acme, s, simple(t, "old"))
+	MustCreate(t, acme, s, Simple(t, "old"))
 	removed := headOf(t, acme, s)
 	clk.Advance(time.Hour)
-	mustCreate(t, acme, s, simple(t, "kept"))
+	MustCreate(t, acme, s, Simple(t, "kept"))
 	if _, err := s.DeleteOldChanges(t.Context(), clk.Now().Add(-time.Minute), 100); err != nil {
 		t.Fatal(err)
 	}
 	st := mustState(t, s, w.ID)
 	_, err := s.Changes(acme, feedQuery(st.LastDeliveredSeq))
-	wantCode(t, err, task.CodeExpired)
+	WantCode(t, err, task.CodeExpired)
 
 	if _, _, err := s.SkipRemovedChanges(t.Context(), w.ID, st.Generation+1); err != nil {
 		t.Fatal(err)
