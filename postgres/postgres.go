@@ -47,6 +47,9 @@ type Store struct {
 	// tasks, made through this server or any other (see OnCommit).
 	committed func(org int)
 
+	// lists keeps what list reads learn per write version (count.go).
+	lists listCaches
+
 	listenCtx  context.Context
 	stopListen context.CancelFunc
 	listenDone chan struct{}

@@ -7,19 +7,11 @@ import (
 	"context"
 	"errors"
 
-	"tasksapi/task"
 	"tasksapi/webhook"
 )
 
 var errUnbuilt = errors.New("not built on PostgreSQL yet")
 
-func (s *Store) Task(ctx context.Context, id int) (task.Task, error) { return task.Task{}, errUnbuilt }
-func (s *Store) ListTasks(ctx context.Context, p task.ListParams) (task.Page, error) {
-	return task.Page{}, errUnbuilt
-}
-func (s *Store) TaskConnection(ctx context.Context, p task.ConnectionParams) (task.Connection, error) {
-	return task.Connection{}, errUnbuilt
-}
 
 func (s *Store) CreateWebhook(ctx context.Context, w webhook.NewWebhook) (webhook.Webhook, error) {
 	return webhook.Webhook{}, errUnbuilt

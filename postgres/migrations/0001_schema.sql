@@ -75,7 +75,11 @@ CREATE INDEX tasks_org_status           ON tasks (organisation_id, status, id, p
 CREATE INDEX tasks_org_priority         ON tasks (organisation_id, priority, id, status);
 CREATE INDEX tasks_org_assigned_user_id ON tasks (organisation_id, assigned_user_id, id, status, priority);
 CREATE INDEX tasks_org_start_datetime   ON tasks (organisation_id, start_datetime, id, status, priority);
-CREATE INDEX tasks_org_end_datetime     ON tasks (organisation_id, end_datetime, id, status, priority);
+-- Tasks without an end date-time come last in both directions: each
+-- direction has an index of its own whose key puts them last, so that a
+-- page after a cursor is one range of it.
+CREATE INDEX tasks_org_end_datetime     ON tasks (organisation_id, coalesce(end_datetime, 'infinity'), id, status, priority);
+CREATE INDEX tasks_org_end_datetime_desc ON tasks (organisation_id, coalesce(end_datetime, '-infinity'), id, status, priority);
 CREATE INDEX tasks_org_due_date         ON tasks (organisation_id, due_date, id, status, priority);
 CREATE INDEX tasks_org_created_at       ON tasks (organisation_id, created_at, id, status, priority);
 CREATE INDEX tasks_org_updated_at       ON tasks (organisation_id, updated_at, id, status, priority);
