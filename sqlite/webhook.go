@@ -380,3 +380,25 @@ func (s *Store) SkipRemovedChanges(ctx context.Context, id int, generation int64
 	}
 	return from, to, nil
 }
+
+// ClaimWebhooks grants owner every enabled webhook: a SQLite file has one
+// server, so there is no other to share them with, and no lease to keep.
+func (s *Store) ClaimWebhooks(ctx context.Context, owner string, ttl time.Duration) ([]int, error) {
+	rows, err := s.read.QueryContext(ctx, "SELECT id FROM webhooks WHERE enabled ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("claim webhooks: %w", err)
+	}
+	defer rows.Close()
+	var ids []int
+	for rows.Next() {
+		var id int
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("claim webhooks: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// ReleaseWebhooks has nothing to release: see ClaimWebhooks.
+func (s *Store) ReleaseWebhooks(ctx context.Context, owner string) error { return nil }

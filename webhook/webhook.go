@@ -96,6 +96,11 @@ type Attempt struct {
 	// the webhook has failed long enough to be disabled.
 	NextAttempt time.Time
 	Disable     bool
+	// Holder is the server that made the attempt under its lease (see
+	// Store.ClaimWebhooks); the attempt moves the webhook on only while
+	// that server still holds it. Empty: made under no lease, as by one
+	// server alone.
+	Holder string
 }
 
 // Delivered reports whether the attempt delivered its change.
@@ -157,15 +162,26 @@ type Store interface {
 	// WebhookState reads a webhook of any organisation.
 	WebhookState(ctx context.Context, id int) (State, error)
 	// RecordAttempt records an attempt, keeping the webhook's newest
-	// KeptDeliveries, and, if the webhook is still at generation, moves
-	// it on: past the change when delivered, else to the next attempt
-	// (setting FailingSince, and disabling it if told). It returns the
-	// webhook as it now is.
+	// KeptDeliveries, and, if the webhook is still at generation (and
+	// still held by a.Holder, when set), moves it on: past the change when
+	// delivered, else to the next attempt (setting FailingSince, and
+	// disabling it if told). It returns the webhook as it now is.
 	RecordAttempt(ctx context.Context, id int, generation int64, a Attempt) (State, error)
 	// SkipRemovedChanges moves the cursor of a webhook still at
 	// generation past the changes that retention removed before they were
 	// delivered, and says from where to where.
 	SkipRemovedChanges(ctx context.Context, id int, generation int64) (from, to int64, err error)
+
+	// ClaimWebhooks leases enabled webhooks to owner, one server of those
+	// sharing the store, so that each webhook is delivered by one server
+	// at a time: it takes those no server holds or whose lease ran out,
+	// renews owner's own, and returns the ids of those owner holds, each
+	// for at least ttl/2 from the call (a store with one server grants
+	// it every enabled webhook).
+	ClaimWebhooks(ctx context.Context, owner string, ttl time.Duration) ([]int, error)
+	// ReleaseWebhooks ends owner's leases, for other servers to take at
+	// once.
+	ReleaseWebhooks(ctx context.Context, owner string) error
 }
 
 // NotFound is the error for a missing webhook, or one of another
