@@ -43,8 +43,9 @@ func (s *Store) connectionPage(ctx context.Context, org int, q task.ConnectionQu
 		where += " AND " + cond
 	}
 	// Each row is followed by its sort column, the key its cursor carries.
-	sql := "SELECT " + taskColumns + ", " + sortColumns[q.SortBy] + " AS sort_key FROM tasks WHERE " + where +
-		orderBy(q.SortBy, q.SortOrder) + limitClause(q.First+1)
+	byIndex := !sortMatches(q.Filter, q.SortBy, l.known.total, l.known.all)
+	sql := pageSQL(taskColumns+", "+sortColumns[q.SortBy]+" AS sort_key", where, orderBy(q.SortBy, q.SortOrder, byIndex),
+		limitClause(q.First+1), !byIndex)
 	var key any
 	err := l.query(ctx, s.pool, sql, a.args, []any{&key}, func(rows pgx.Rows, scan *taskScanner) error {
 		t, err := scan.scan(rows)

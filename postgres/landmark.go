@@ -104,7 +104,7 @@ func (s *Store) findLandmarks(ctx context.Context, org int, q task.ListQuery, ne
 	var a args
 	orgArg := a.add(int64(org))
 	where := filterWhere(orgArg, q.Filter, searchPlanned, &a)
-	order := orderBy(q.SortBy, q.SortOrder)
+	order := orderBy(q.SortBy, q.SortOrder, true)
 	every := strconv.Itoa(landmarkEvery)
 	walk := "SELECT " + sortColumns[q.SortBy] + " AS k, id, row_number() OVER (" + order[1:] + ") AS n FROM tasks WHERE " +
 		where + order + limitClause(need*landmarkEvery)

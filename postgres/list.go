@@ -93,19 +93,12 @@ func (s *Store) listPage(ctx context.Context, org int, q task.ListQuery, from st
 		}
 		where += " AND " + cond
 	}
-	order := orderBy(q.SortBy, q.SortOrder)
+	byIndex := !sortMatches(q.Filter, q.SortBy, l.known.total, l.known.all)
 	limit := limitClause(q.PageSize)
 	if from.skip > 0 {
 		limit += " OFFSET " + a.add(from.skip)
 	}
-	var sql string
-	if from.skip < deferredJoinOffset {
-		sql = "SELECT " + taskColumns + " FROM tasks WHERE " + where + order + limit
-	} else {
-		// Deep pages find their ids first, through the sort's index only,
-		// then read their rows: the offset skips index entries, not rows.
-		sql = "SELECT " + taskColumns + " FROM tasks WHERE id IN (SELECT id FROM tasks WHERE " + where + order + limit + ")" + order
-	}
+	sql := pageSQL(taskColumns, where, orderBy(q.SortBy, q.SortOrder, byIndex), limit, from.skip >= deferredJoinOffset || !byIndex)
 	err := l.query(ctx, s.pool, sql, a.args, nil, func(rows pgx.Rows, scan *taskScanner) error {
 		t, err := scan.scan(rows)
 		page.Items = append(page.Items, t)
@@ -119,6 +112,18 @@ func (s *Store) listPage(ctx context.Context, org int, q task.ListQuery, from st
 		*wantSeq = l.seq
 	}
 	return page, l, nil
+}
+
+// pageSQL is the statement of a page: columns of the tasks matching where,
+// in order, limited. With deferred, it finds their ids first, then reads
+// their rows: deep pages skip index entries rather than rows, and sorted
+// matches are read from the filter's index alone.
+func pageSQL(columns, where, order, limit string, deferred bool) string {
+	if !deferred {
+		return "SELECT " + columns + " FROM tasks WHERE " + where + order + limit
+	}
+	return "SELECT " + columns + " FROM tasks WHERE id IN (SELECT id FROM tasks WHERE " + where + order + limit + ")" +
+		strings.Replace(order, "(id + 0)", "id", 1)
 }
 
 // deferredJoinOffset is the number of skipped tasks from which a page reads
@@ -147,12 +152,45 @@ func sortKey(f task.SortField, order task.SortOrder) string {
 }
 
 // orderBy is the ORDER BY clause of a sort; the id tie-breaker makes the
-// order total, so pages never overlap or skip.
-func orderBy(f task.SortField, order task.SortOrder) string {
-	if order == task.Desc {
-		return " ORDER BY " + sortKey(f, order) + " DESC, id DESC"
+// order total, so pages never overlap or skip. Unless byIndex, the sort
+// key is an expression no index holds, which leaves the planner to find
+// the matches by the filter's index and sort them (see sortMatches).
+func orderBy(f task.SortField, order task.SortOrder, byIndex bool) string {
+	key, id := sortKey(f, order), "id"
+	if !byIndex {
+		key, id = unindexed(f, key), "(id + 0)"
 	}
-	return " ORDER BY " + sortKey(f, order) + ", id"
+	if order == task.Desc {
+		return " ORDER BY " + key + " DESC, " + id + " DESC"
+	}
+	return " ORDER BY " + key + ", " + id
+}
+
+// unindexed is the sort key key of f as an expression of the same value
+// and order that no index holds.
+func unindexed(f task.SortField, key string) string {
+	switch f {
+	case task.SortByID, task.SortByStatus, task.SortByPriority, task.SortByDueDate:
+		return "(" + key + " + 0)"
+	case task.SortByTitle:
+		return "(" + key + " || '')"
+	}
+	return "(" + key + " + interval '0 s')"
+}
+
+// sortMatches reports whether a page of a list filtered by f and sorted by
+// sortBy is read by finding every match and sorting them, rather than by
+// walking the sort's index until the page is full: when a due-date range
+// is not the sort and matches at most half the organisation's tasks
+// (matches of all; all is 0 when nothing is known). Due dates go with
+// creation, and so with ids and every date of a task: the matches of a
+// range sit together along any of those orders, not spread through them,
+// and walking to them from the wrong end read 330,000 rows for "due in
+// June" by newest first at a million tasks (250 ms), where sorting its
+// 41,000 matches took 15 ms.
+func sortMatches(f task.Filter, sortBy task.SortField, matches, all int) bool {
+	ranged := f.DueDateFrom != nil || f.DueDateTo != nil
+	return ranged && f.Search == nil && sortBy != task.SortByDueDate && all > 0 && 2*matches <= all
 }
 
 // keyset is the condition "sorts after pos" in the sort f, order: one
