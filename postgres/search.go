@@ -22,6 +22,8 @@ import (
 // reverse. The counts come from the kept totals (count.go); without one,
 // PostgreSQL's planner chooses, from its statistics of title_fold.
 //
+// The index serves only organisations of more than walkAlways tasks.
+//
 // A term without three letters or digits in a row has no trigram the
 // index can look up (pg_trgm takes trigrams of words only), so it always
 // walks.
@@ -41,11 +43,21 @@ func choosePath(term string, matches, all, rowsNeeded int) searchPath {
 	if !indexable(term) {
 		return searchWalk
 	}
-	if all == 0 || matches*matches < rowsNeeded*all {
+	if all == 0 {
+		return searchPlanned
+	}
+	if all > walkAlways && matches*matches < rowsNeeded*all {
 		return searchPlanned
 	}
 	return searchWalk
 }
+
+// walkAlways is the number of tasks up to which an organisation's searches
+// always walk. The trigram index holds every organisation's titles, so its
+// cost follows the term's matches in all of them: beside an organisation
+// of a million tasks, a term found 63 times in one of 10,000 took 34 ms
+// through the index, where walking all 10,000 takes about 3.
+const walkAlways = 20_000
 
 // indexable reports whether the trigram index can serve a search for
 // term: three letters or digits in a row.
