@@ -358,6 +358,7 @@ func aCursorOutlivesARestart(t *testing.T, h Harness) {
 }
 
 func connectionPagesFollowPositionsNotOffsets(t *testing.T, h Harness) {
+	s, c, _ := h.New(t)
 	for _, tc := range []struct {
 		name   string
 		params task.ConnectionParams
@@ -370,8 +371,7 @@ func connectionPagesFollowPositionsNotOffsets(t *testing.T, h Harness) {
 		{"newest first", task.ConnectionParams{}, "new task", ""},
 	} {
 		t.Run("a task created after the cursor was issued shows when it sorts after it, "+tc.name, func(t *testing.T) {
-			s, c, _ := h.New(t)
-			ctx := OrgContext(t, s, "Acme")
+			ctx := OrgContext(t, s, tc.name) // an organisation of its own
 			all := connFixture(t, ctx, s, c)
 			p := tc.params
 			p.First = Ptr(3)

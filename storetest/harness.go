@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -17,9 +18,11 @@ import (
 )
 
 // SQLite is the SQLite store over files in the test's temporary
-// directory, synced as the server syncs by default.
+// directory, synced as the server syncs by default. Its tests are bound
+// by the processor, so as many run at once as there are processors.
 var SQLite = Harness{
-	Name: "sqlite",
+	Name:     "sqlite",
+	Parallel: runtime.GOMAXPROCS(0),
 	NewDatabase: func(t testing.TB) string {
 		return filepath.Join(t.TempDir(), "tasks.db")
 	},
@@ -47,9 +50,13 @@ var SQLite = Harness{
 }
 
 // PostgreSQL is the PostgreSQL store over a database of its own on the
-// server internal/pgtest finds; without one, its tests are skipped.
+// server internal/pgtest finds; without one, its tests are skipped. Its
+// tests mostly wait for the server to make and drop their databases, so
+// six run at once, whatever the processors (each holds a few
+// connections of the server's 100).
 var PostgreSQL = Harness{
 	Name:        "postgres",
+	Parallel:    6,
 	NewDatabase: func(t testing.TB) string { return pgtest.URL(t) },
 	Open: func(t testing.TB, name string, now func() time.Time) store.Store {
 		t.Helper()

@@ -12,6 +12,7 @@
 package storetest
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +37,8 @@ type Harness struct {
 	// table, by name. It is for what only the stored data shows; tests
 	// that need it are skipped when it is nil.
 	Dump func(t testing.TB, name string) map[string]Table
+	// Parallel is how many of the suite's tests run at once (see Run).
+	Parallel int
 }
 
 // Table is a table as Dump reads it: each cell as text.
@@ -77,16 +80,27 @@ var topics = []struct {
 }
 
 // Run runs every test of the suite on the store h opens, each as a
-// subtest named topic/behaviour (Tasks/ARestartKeepsTheTasks), each on
-// databases of its own.
+// subtest named topic/behaviour (Tasks/ARestartKeepsTheTasks), up to
+// h.Parallel at once: each has databases of its own.
 func Run(t *testing.T, h Harness) {
+	slots := make(chan struct{}, max(1, h.Parallel))
+	var topicsDone sync.WaitGroup
 	for _, topic := range topics {
-		t.Run(topic.name, func(t *testing.T) {
-			for _, tt := range topic.tests {
-				t.Run(tt.name, func(t *testing.T) { tt.run(t, h) })
-			}
+		topicsDone.Go(func() {
+			t.Run(topic.name, func(t *testing.T) {
+				var done sync.WaitGroup
+				for _, tt := range topic.tests {
+					slots <- struct{}{}
+					done.Go(func() {
+						defer func() { <-slots }()
+						t.Run(tt.name, func(t *testing.T) { tt.run(t, h) })
+					})
+				}
+				done.Wait()
+			})
 		})
 	}
+	topicsDone.Wait()
 }
 
 // Harnesses are the stores the server can run on.

@@ -204,10 +204,10 @@ func invalidInputStoresNothing(t *testing.T, h Harness) {
 			wantFields: []string{"status"},
 		},
 	}
+	s, _, _ := h.New(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, _, _ := h.New(t)
-			ctx := OrgContext(t, s, "Acme")
+			ctx := OrgContext(t, s, tt.name) // an organisation of its own
 			_, err := s.CreateTask(ctx, tt.in(t))
 			e := WantCode(t, err, task.CodeInvalid)
 			if got := fieldsOf(e); !slices.Equal(got, tt.wantFields) {
@@ -350,6 +350,7 @@ func createsRacingCloseAreStoredOrRefusedNeverLost(t *testing.T, h Harness) {
 		mu      sync.Mutex
 		stored  []int
 		refused int
+		first   = make(chan struct{}) // closed once a create is stored
 	)
 	for w := range 8 {
 		wg.Add(1)
@@ -364,12 +365,16 @@ func createsRacingCloseAreStoredOrRefusedNeverLost(t *testing.T, h Harness) {
 					return
 				}
 				stored = append(stored, got.ID)
+				if len(stored) == 1 {
+					close(first)
+				}
 				mu.Unlock()
 			}
 		}()
 	}
-	time.Sleep(50 * time.Millisecond)
-	MustClose(t, s) // a write queued for a closed store must be refused, not panic
+	<-first
+	time.Sleep(20 * time.Millisecond) // creates under way on every creator
+	MustClose(t, s)                   // a write queued for a closed store must be refused, not panic
 	wg.Wait()
 	if refused != 8 {
 		t.Errorf("%d creators were refused after Close, want all 8", refused)

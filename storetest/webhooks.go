@@ -201,10 +201,10 @@ func recordingAttemptsMovesTheWebhookOn(t *testing.T, h Harness) {
 				}
 			}},
 	}
+	s, _, _ := h.New(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, _, _ := h.New(t)
-			acme := OrgContext(t, s, "Acme")
+			acme := OrgContext(t, s, tt.name) // an organisation of its own
 			MustCreate(t, acme, s, Simple(t, "before the webhook"))
 			w := mustCreateWebhook(t, acme, s, "https://example.com/hook")
 			start := mustState(t, s, w.ID)
