@@ -2,13 +2,19 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"tasksapi/access"
+	"tasksapi/feed"
 	"tasksapi/postgres"
 	"tasksapi/task"
 	"tasksapi/webhook"
@@ -187,5 +193,175 @@ func TestAnAttemptMovesTheWebhookOnlyForTheServerHoldingIt(t *testing.T) {
 				t.Errorf("%d attempts listed (%v), want the one recorded", len(got), err)
 			}
 		})
+	}
+}
+
+// mortal is a server's store as seen by a server that dies rather than
+// shuts down: it never releases its leases, and once cut off, its claims
+// fail while what it had under way still reaches the database.
+type mortal struct {
+	*postgres.Store
+	cutOff atomic.Bool
+}
+
+func (m *mortal) ReleaseWebhooks(context.Context, string) error { return nil }
+
+func (m *mortal) ClaimWebhooks(ctx context.Context, owner string, ttl time.Duration) ([]int, error) {
+	if m.cutOff.Load() {
+		return nil, errors.New("cut off from the database")
+	}
+	return m.Store.ClaimWebhooks(ctx, owner, ttl)
+}
+
+// endpoint is a real receiver of every webhook, taking a little while to
+// answer each request, that notes what each webhook was sent, when, and
+// whether one webhook was ever sent two requests at once.
+type endpoint struct {
+	*httptest.Server
+	mu       sync.Mutex
+	inFlight map[int]int
+	parallel []string
+	seqs     map[int][]int64     // by webhook, in the order they came
+	at       map[int][]time.Time // when each came
+}
+
+func newEndpoint(t *testing.T) *endpoint {
+	e := &endpoint{inFlight: map[int]int{}, seqs: map[int][]int64{}, at: map[int][]time.Time{}}
+	e.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var hook int
+		var seq int64
+		if _, err := fmt.Sscanf(r.Header.Get(webhook.HeaderID), "msg_%d_%d", &hook, &seq); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		e.mu.Lock()
+		e.inFlight[hook]++
+		if e.inFlight[hook] > 1 {
+			e.parallel = append(e.parallel, r.Header.Get(webhook.HeaderID))
+		}
+		e.seqs[hook] = append(e.seqs[hook], seq)
+		e.at[hook] = append(e.at[hook], time.Now())
+		e.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+		e.mu.Lock()
+		e.inFlight[hook]--
+		e.mu.Unlock()
+	}))
+	t.Cleanup(e.Close)
+	return e
+}
+
+// received is what the webhook was sent, each change once, in order.
+func (e *endpoint) received(hook int) []int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Compact(slices.Clone(e.seqs[hook])) // at least once: a cut-off attempt is sent again
+}
+
+// longestWait is the longest time the webhook went without a request.
+func (e *endpoint) longestWait(hook int) time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var longest time.Duration
+	for i := 1; i < len(e.at[hook]); i++ {
+		longest = max(longest, e.at[hook][i].Sub(e.at[hook][i-1]))
+	}
+	return longest
+}
+
+func TestEachWebhookIsSentByOneServerAndAnotherTakesOverWhenItDies(t *testing.T) {
+	const ttl = time.Second
+	tests := []struct {
+		name string
+		die  func(d *webhook.Dispatcher, m *mortal)
+	}{
+		{"a server that stops without releasing its webhooks", func(d *webhook.Dispatcher, _ *mortal) { d.Close() }},
+		{"a server cut off from the database", func(_ *webhook.Dispatcher, m *mortal) { m.cutOff.Store(true) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, stores := servers(t, 2)
+			acme := orgOf(t, stores[0], "Acme")
+			rc := newEndpoint(t)
+			var hooks []int
+			for i := range 3 {
+				hooks = append(hooks, addWebhook(t, acme, stores[0], fmt.Sprintf("%s/%d", rc.URL, i)).ID)
+			}
+			start := func(s webhook.Store, reader *postgres.Store) *webhook.Dispatcher {
+				hub := feed.NewHub(reader)
+				reader.OnCommit(hub.Committed)
+				d := webhook.NewDispatcher(s, hub, webhook.Options{AllowPrivate: true, LeaseTTL: ttl,
+					ReloadEvery: 50 * time.Millisecond, Schedule: []time.Duration{10 * time.Millisecond},
+					Encode: func(c *feed.Change) []byte { return fmt.Appendf(nil, `{"seq":%d}`, c.Seq) },
+					Log:    slog.New(slog.DiscardHandler)})
+				d.Start()
+				t.Cleanup(d.Close)
+				return d
+			}
+			write := func(s *postgres.Store) {
+				if _, err := s.CreateTask(acme, task.CreateInput{Title: "Call Sarah", ContactID: new(1),
+					StartDatetime: task.NewDateTime(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))}); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			// The first server holds every webhook before the second starts.
+			first := &mortal{Store: stores[0]}
+			dying := start(first, stores[0])
+			write(stores[0])
+			waitFor(t, "the first change sent by the first server", func() bool {
+				for _, id := range hooks {
+					if len(rc.received(id)) == 0 {
+						return false
+					}
+				}
+				return true
+			})
+			start(stores[1], stores[1])
+			// Writes through both servers, before, during and after the death.
+			for i := range 100 {
+				if i == 30 {
+					tt.die(dying, first)
+				}
+				write(stores[i%2])
+				time.Sleep(20 * time.Millisecond)
+			}
+
+			page, err := stores[1].Changes(acme, feed.Query{Limit: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var all []int64
+			for _, c := range page.Changes {
+				all = append(all, c.Seq)
+			}
+			for _, id := range hooks {
+				waitFor(t, "every change sent", func() bool { return len(rc.received(id)) == len(all) })
+				if got := rc.received(id); !slices.Equal(got, all) {
+					t.Errorf("webhook %d was sent %v, want every change in order: %v", id, got, all)
+				}
+				if wait := rc.longestWait(id); wait > ttl+500*time.Millisecond {
+					t.Errorf("webhook %d went %v without a request, want the other server to take over within the lease's %v",
+						id, wait, ttl)
+				}
+			}
+			rc.mu.Lock()
+			defer rc.mu.Unlock()
+			if len(rc.parallel) > 0 {
+				t.Errorf("these were sent while another attempt of their webhook was under way: %v", rc.parallel)
+			}
+		})
+	}
+}
+
+// waitFor waits up to 10 s for cond, failing the test with what if it
+// never holds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting: %s", what)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +33,7 @@ const (
 	DefaultFailingWindow = 24 * time.Hour
 	DefaultReloadEvery   = time.Second
 	DefaultShutdownGrace = 10 * time.Second
+	DefaultLeaseTTL      = 6 * time.Second
 )
 
 // batch is how many changes a worker takes from the feed at a time.
@@ -66,6 +69,10 @@ type Options struct {
 	// ShutdownGrace is how long Close waits for attempts under way before
 	// it cuts them off. Default: DefaultShutdownGrace.
 	ShutdownGrace time.Duration
+	// LeaseTTL is how long this server's hold on a webhook lasts unless
+	// renewed (see Store.ClaimWebhooks): when a server dies, others take
+	// its webhooks over within it. Default: DefaultLeaseTTL.
+	LeaseTTL time.Duration
 	// Now is the clock of attempts, schedules and the failing window.
 	// Default: time.Now.
 	Now func() time.Time
@@ -78,11 +85,22 @@ type Options struct {
 // webhooks: one worker goroutine per webhook, so a slow or failing
 // endpoint holds back only its own deliveries. Workers wait on the feed's
 // hub for new commits, and read the store when they fall behind it.
+//
+// Several servers may share a store: each webhook is then delivered by
+// the one that holds its lease. The dispatcher claims leases (and renews
+// its own) at every reload, runs workers only for the webhooks it holds,
+// and stops a worker whose webhook it no longer holds after the attempt
+// under way. Should its claims fail until its leases may have run out,
+// when another server may take them, it cuts off its attempts under way
+// and stops every worker, so two servers never send to one webhook at
+// once.
 type Dispatcher struct {
 	store  Store
 	hub    *feed.Hub
 	opts   Options
 	client *http.Client
+	// owner names this dispatcher in the leases it holds.
+	owner string
 
 	// stop ends waits and the workers' loops; cut ends attempts under
 	// way, ShutdownGrace later.
@@ -94,6 +112,13 @@ type Dispatcher struct {
 
 	mu      sync.Mutex
 	workers map[int]*worker // by webhook id
+	// held is done once the leases may have run out: leaseEnd passed
+	// without a claim renewing them. Workers started under it stop, and
+	// their attempts under way are cut off. lapse, after leaseEnd, ends it.
+	held     context.Context
+	endHeld  context.CancelFunc
+	leaseEnd time.Time
+	lapse    *time.Timer
 }
 
 // NewDispatcher returns a dispatcher of the webhooks in store, woken by
@@ -117,17 +142,27 @@ func NewDispatcher(store Store, hub *feed.Hub, opts Options) *Dispatcher {
 	if opts.ShutdownGrace <= 0 {
 		opts.ShutdownGrace = DefaultShutdownGrace
 	}
+	if opts.LeaseTTL <= 0 {
+		opts.LeaseTTL = DefaultLeaseTTL
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	d := &Dispatcher{store: store, hub: hub, opts: opts, client: newClient(opts),
+	d := &Dispatcher{store: store, hub: hub, opts: opts, client: newClient(opts), owner: newOwner(),
 		reload: make(chan struct{}, 1), workers: map[int]*worker{}}
 	d.stop, d.stopNow = context.WithCancel(context.Background())
 	d.cut, d.cutNow = context.WithCancel(context.Background())
 	return d
+}
+
+// newOwner names a dispatcher in its leases: its host and process, for
+// people reading them, and random bits, as each start is a new holder.
+func newOwner() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), rand.Text()[:8])
 }
 
 // newClient is the HTTP client of deliveries: it connects only where the
@@ -172,7 +207,9 @@ func (d *Dispatcher) Reload() {
 
 // Close stops delivering: no attempt starts any more, those under way get
 // ShutdownGrace to finish (and be recorded), then are cut off. Progress is
-// in the store, so the next start resumes where this one stopped.
+// in the store, so the next start resumes where this one stopped, and the
+// leases are released, so that other servers take the webhooks over at
+// once.
 func (d *Dispatcher) Close() {
 	d.closed.Do(func() {
 		d.stopNow()
@@ -186,13 +223,26 @@ func (d *Dispatcher) Close() {
 		}
 		d.cutNow()
 		d.client.CloseIdleConnections()
+		d.mu.Lock()
+		if d.lapse != nil {
+			d.lapse.Stop()
+			d.endHeld()
+		}
+		d.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), d.opts.Timeout)
+		defer cancel()
+		if err := d.store.ReleaseWebhooks(ctx, d.owner); err != nil {
+			d.opts.Log.Warn("releasing the webhooks failed: other servers take them over when the leases run out", "err", err)
+		}
 	})
 }
 
-// supervise keeps one worker running for each enabled webhook.
+// supervise keeps one worker running for each enabled webhook this
+// server holds. It claims at least four times a lease's half life, so
+// that a claim that fails is tried again before the leases may run out.
 func (d *Dispatcher) supervise() {
 	defer d.running.Done()
-	tick := time.NewTicker(d.opts.ReloadEvery)
+	tick := time.NewTicker(min(d.opts.ReloadEvery, d.opts.LeaseTTL/8))
 	defer tick.Stop()
 	for {
 		d.reconcile()
@@ -205,9 +255,19 @@ func (d *Dispatcher) supervise() {
 	}
 }
 
-// reconcile starts a worker for each enabled webhook without one, and
-// tells each worker whose webhook changed (or went) to read it again.
+// reconcile claims the webhooks this server may deliver, starts a worker
+// for each enabled one it holds without one, tells each worker whose
+// webhook changed to read it again, and stops those whose webhook it no
+// longer holds (deleted, disabled, or taken by another server).
 func (d *Dispatcher) reconcile() {
+	began := time.Now()
+	ids, err := d.store.ClaimWebhooks(d.stop, d.owner, d.opts.LeaseTTL)
+	if err != nil {
+		if d.stop.Err() == nil {
+			d.opts.Log.Error("claiming webhooks failed", "err", err)
+		}
+		return // the workers go on while the leases last: see lapse
+	}
 	states, err := d.store.WebhookStates(d.stop)
 	if err != nil {
 		if d.stop.Err() == nil {
@@ -217,16 +277,19 @@ func (d *Dispatcher) reconcile() {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.stop.Err() != nil {
+	if d.stop.Err() != nil || !d.renewed(began) {
 		return
 	}
-	present := make(map[int]bool, len(states))
+	held := make(map[int]bool, len(ids))
+	for _, id := range ids {
+		held[id] = true
+	}
 	for _, st := range states {
-		present[st.ID] = true
 		w := d.workers[st.ID]
 		switch {
-		case w == nil && st.Enabled:
-			w = &worker{d: d, id: st.ID, kick: make(chan struct{}, 1)}
+		case w == nil && st.Enabled && held[st.ID]:
+			w = &worker{d: d, id: st.ID, kick: make(chan struct{}, 1), held: d.held}
+			w.ctx, w.stop = context.WithCancel(d.stop)
 			w.generation.Store(st.Generation)
 			d.workers[st.ID] = w
 			d.running.Add(1)
@@ -236,10 +299,46 @@ func (d *Dispatcher) reconcile() {
 		}
 	}
 	for id, w := range d.workers {
-		if !present[id] {
-			w.poke() // deleted: it finds so and ends
+		if !held[id] {
+			w.stop() // after the attempt under way, if any
 		}
 	}
+}
+
+// renewed notes that a claim begun at began succeeded: the leases it
+// returned last until at least half a TTL after began (by this server's
+// clock, measured from before the claim was sent, so never later than
+// the database's). It reports false when that time has already passed.
+// d.mu is held.
+func (d *Dispatcher) renewed(began time.Time) bool {
+	end := began.Add(d.opts.LeaseTTL / 2)
+	left := time.Until(end)
+	if left <= 0 {
+		return false
+	}
+	d.leaseEnd = end
+	if d.held == nil || d.held.Err() != nil {
+		d.held, d.endHeld = context.WithCancel(context.Background())
+	}
+	if d.lapse == nil {
+		d.lapse = time.AfterFunc(left, d.lapsed)
+	} else {
+		d.lapse.Reset(left)
+	}
+	return true
+}
+
+// lapsed ends d.held, unless a claim renewed the leases meanwhile.
+func (d *Dispatcher) lapsed() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if time.Now().Before(d.leaseEnd) {
+		return
+	}
+	if d.stop.Err() == nil {
+		d.opts.Log.Error("the webhooks' leases may have run out: delivery stops until a claim succeeds")
+	}
+	d.endHeld()
 }
 
 // exited forgets w, and has the webhooks read again at once, in case its
@@ -257,6 +356,13 @@ func (d *Dispatcher) exited(w *worker) {
 type worker struct {
 	d  *Dispatcher
 	id int
+	// ctx ends the worker (after the attempt under way): stop is called
+	// when the dispatcher stops or no longer holds the webhook.
+	ctx  context.Context
+	stop context.CancelFunc
+	// held is the dispatcher's hold on its leases when the worker began:
+	// once it ends, the attempt under way is cut off and the worker ends.
+	held context.Context
 	// generation is that of the state the worker delivers by.
 	generation atomic.Int64
 	// kick asks the worker to read its webhook again.
@@ -270,20 +376,22 @@ func (w *worker) poke() {
 	}
 }
 
-// run delivers until the webhook is disabled or deleted, or the
-// dispatcher stops.
+// run delivers until the webhook is disabled or deleted, or the worker
+// stops.
 func (w *worker) run() {
 	d := w.d
 	defer d.running.Done()
 	defer d.exited(w)
+	defer context.AfterFunc(w.held, w.stop)()
+	defer w.stop()
 	log := d.opts.Log.With("webhook", w.id)
-	for d.stop.Err() == nil {
-		st, err := d.store.WebhookState(d.stop, w.id)
+	for w.ctx.Err() == nil {
+		st, err := d.store.WebhookState(w.ctx, w.id)
 		if task.ErrorCode(err) == task.CodeNotFound {
 			return
 		}
 		if err != nil {
-			if d.stop.Err() == nil {
+			if w.ctx.Err() == nil {
 				log.Error("reading a webhook failed", "err", err)
 			}
 			w.sleep(time.Second)
@@ -295,13 +403,13 @@ func (w *worker) run() {
 		}
 		err = w.deliver(st)
 		switch {
-		case err == nil || d.stop.Err() != nil:
+		case err == nil || w.ctx.Err() != nil:
 			// The webhook changed, or delivery stops: read it again.
 		case task.ErrorCode(err) == task.CodeExpired:
 			// Retention removed changes before they were delivered (the
 			// webhook was disabled longer than changes are kept): they
 			// cannot be sent, and the ones after them still can.
-			from, to, err := d.store.SkipRemovedChanges(d.stop, w.id, st.Generation)
+			from, to, err := d.store.SkipRemovedChanges(w.ctx, w.id, st.Generation)
 			if err != nil {
 				log.Error("skipping removed changes failed", "err", err)
 				w.sleep(time.Second)
@@ -320,7 +428,7 @@ func (w *worker) run() {
 // read again (it changed, was disabled or deleted, or delivery stops).
 func (w *worker) deliver(st State) error {
 	d := w.d
-	ctx := access.WithPrincipal(d.stop, access.Principal{OrganisationID: st.OrganisationID})
+	ctx := access.WithPrincipal(w.ctx, access.Principal{OrganisationID: st.OrganisationID})
 	f, err := d.hub.Follow(ctx, st.LastDeliveredSeq)
 	if err != nil {
 		return err
@@ -328,7 +436,7 @@ func (w *worker) deliver(st State) error {
 	defer f.Close()
 	for {
 		changes, kicked, err := w.next(ctx, f)
-		if kicked || d.stop.Err() != nil {
+		if kicked || w.ctx.Err() != nil {
 			return nil
 		}
 		if err != nil {
@@ -340,7 +448,7 @@ func (w *worker) deliver(st State) error {
 				if wait := st.NextAttempt.Sub(d.opts.Now()); wait > 0 && !w.sleep(wait) {
 					return nil
 				}
-				a := d.attempt(st, c.Seq, body)
+				a := d.attempt(w.held, st, c.Seq, body)
 				// Recorded even when delivery stops: the attempt was made.
 				next, err := d.store.RecordAttempt(context.WithoutCancel(ctx), w.id, st.Generation, a)
 				if task.ErrorCode(err) == task.CodeNotFound {
@@ -349,7 +457,7 @@ func (w *worker) deliver(st State) error {
 				if err != nil {
 					return err
 				}
-				if next.Generation != st.Generation || !next.Enabled || d.stop.Err() != nil {
+				if next.Generation != st.Generation || !next.Enabled || w.ctx.Err() != nil {
 					return nil
 				}
 				st = next
@@ -383,7 +491,7 @@ func (w *worker) next(ctx context.Context, f *feed.Follower) (changes []*feed.Ch
 	return changes, false, err
 }
 
-// sleep waits for d, and reports false if a kick or the dispatcher's stop
+// sleep waits for d, and reports false if a kick or the worker's stop
 // came first.
 func (w *worker) sleep(d time.Duration) bool {
 	t := time.NewTimer(d)
@@ -393,18 +501,18 @@ func (w *worker) sleep(d time.Duration) bool {
 		return true
 	case <-w.kick:
 		return false
-	case <-w.d.stop.Done():
+	case <-w.ctx.Done():
 		return false
 	}
 }
 
-// attempt posts body, the change seq, to st's endpoint, and returns the
-// outcome with, for a failure, when to try again and whether the webhook
-// has now failed for FailingWindow.
-func (d *Dispatcher) attempt(st State, seq int64, body []byte) Attempt {
-	a := Attempt{Seq: seq, Number: st.Attempts + 1, At: d.opts.Now()}
+// attempt posts body, the change seq, to st's endpoint while held lasts,
+// and returns the outcome with, for a failure, when to try again and
+// whether the webhook has now failed for FailingWindow.
+func (d *Dispatcher) attempt(held context.Context, st State, seq int64, body []byte) Attempt {
+	a := Attempt{Seq: seq, Number: st.Attempts + 1, At: d.opts.Now(), Holder: d.owner}
 	began := time.Now()
-	a.StatusCode, a.Error = d.post(st, MessageID(st.ID, seq), a.At, body)
+	a.StatusCode, a.Error = d.post(held, st, MessageID(st.ID, seq), a.At, body)
 	a.Duration = time.Since(began)
 	if a.Delivered() {
 		return a
@@ -418,11 +526,13 @@ func (d *Dispatcher) attempt(st State, seq int64, body []byte) Attempt {
 	return a
 }
 
-// post sends one signed request and returns the answer's status (0 when
-// none came) and why it is a failure ("" for a 2xx).
-func (d *Dispatcher) post(st State, id string, at time.Time, body []byte) (int, string) {
+// post sends one signed request, cut off if held ends first, and returns
+// the answer's status (0 when none came) and why it is a failure ("" for
+// a 2xx).
+func (d *Dispatcher) post(held context.Context, st State, id string, at time.Time, body []byte) (int, string) {
 	ctx, cancel := context.WithTimeout(d.cut, d.opts.Timeout)
 	defer cancel()
+	defer context.AfterFunc(held, cancel)()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, st.URL, bytes.NewReader(body))
 	if err != nil {
 		return 0, "the URL cannot be requested: " + err.Error()
@@ -434,6 +544,9 @@ func (d *Dispatcher) post(st State, id string, at time.Time, body []byte) (int, 
 	}
 	res, err := d.client.Do(req)
 	if err != nil {
+		if held.Err() != nil && d.cut.Err() == nil {
+			return 0, "this server's lease on the webhook may have run out during the attempt"
+		}
 		return 0, d.describe(err)
 	}
 	io.Copy(io.Discard, io.LimitReader(res.Body, keptAnswer))
