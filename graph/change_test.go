@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/client"
+
+	"tasksapi/storetest"
 )
 
 // ---- fixtures for changes ----
@@ -38,9 +40,8 @@ func (c *clock) advance() string {
 // control.
 func newChangeServer(t *testing.T) (tenant, *clock, *client.Client) {
 	t.Helper()
-	tn, _, c := newServer(t)
 	clk := &clock{now: time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)}
-	tn.store.Now = clk.Now
+	tn, _, c := serverOver(t, openStoreOn(t, storetest.SQLite, clk.Now))
 	return tn, clk, c
 }
 
