@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"strconv"
@@ -21,15 +20,16 @@ import (
 	"tasksapi/feed"
 	"tasksapi/idempotency"
 	"tasksapi/rest"
-	"tasksapi/sqlite"
+	"tasksapi/store"
+	"tasksapi/storetest"
 	"tasksapi/task"
 )
 
-// server is the REST routes over a fresh database file, with a key of
+// server is the REST routes over a fresh database, with a key of
 // the organisation "Acme" that every request carries unless told otherwise.
 type server struct {
 	URL    string
-	store  *sqlite.Store
+	store  store.Store
 	creds  access.Credentials
 	clocks *clocks
 }
@@ -41,17 +41,28 @@ func newServer(t *testing.T, wrap func(task.Service) task.Service) *server {
 
 func newServerWithLimit(t *testing.T, wrap func(task.Service) task.Service, rateLimit float64) *server {
 	t.Helper()
-	a := newHandler(t, wrap, rateLimit)
+	return serverOf(t, newHandler(t, wrap, rateLimit))
+}
+
+// newServerOn is newServer over a fresh store that h makes.
+func newServerOn(t *testing.T, h storetest.Harness, wrap func(task.Service) task.Service) *server {
+	t.Helper()
+	return serverOf(t, newHandlerOn(t, h, wrap, 0, nil))
+}
+
+// serverOf serves a over real HTTP.
+func serverOf(t *testing.T, a api) *server {
+	t.Helper()
 	srv := httptest.NewServer(a.handler)
 	t.Cleanup(srv.Close)
 	return &server{URL: srv.URL, store: a.store, creds: a.creds, clocks: a.clocks}
 }
 
-// api is the REST routes over a fresh database file, with a key, built as
+// api is the REST routes over a fresh database, with a key, built as
 // the server builds them.
 type api struct {
 	handler http.Handler
-	store   *sqlite.Store
+	store   store.Store
 	creds   access.Credentials
 	clocks  *clocks
 	streams *feed.Streams
@@ -84,13 +95,14 @@ func newHandler(t testing.TB, wrap func(task.Service) task.Service, rateLimit fl
 // nil, applied last.
 func newHandlerWith(t testing.TB, wrap func(task.Service) task.Service, rateLimit float64, tune func(*rest.Options)) api {
 	t.Helper()
-	store, err := sqlite.Open(filepath.Join(t.TempDir(), "tasks.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	return newHandlerOn(t, storetest.SQLite, wrap, rateLimit, tune)
+}
+
+// newHandlerOn is newHandlerWith over a fresh store that h makes.
+func newHandlerOn(t testing.TB, h storetest.Harness, wrap func(task.Service) task.Service, rateLimit float64, tune func(*rest.Options)) api {
+	t.Helper()
 	c := &clocks{}
-	store.Now = c.store
+	store := h.Open(t, h.NewDatabase(t), c.store)
 	creds, err := access.NewKey(context.Background(), store, "Acme", "tests")
 	if err != nil {
 		t.Fatal(err)
@@ -336,268 +348,284 @@ func (s *server) seed(t *testing.T, bodies ...string) []int {
 const valid = `{"title":"Follow up with Sarah","start_datetime":"2026-07-15T10:00:00","cstid":10}`
 
 func TestCreateAnswersWithTheWholeTask(t *testing.T) {
-	srv := newServer(t, nil)
-	r := srv.post(t, "/v1/tasks", `{"title":"  Follow up with Sarah ","start_datetime":"2026-07-15T10:00:00",
+	storetest.Each(t, func(t *testing.T, h storetest.Harness) {
+		srv := newServerOn(t, h, nil)
+		r := srv.post(t, "/v1/tasks", `{"title":"  Follow up with Sarah ","start_datetime":"2026-07-15T10:00:00",
 		"end_datetime":"2026-07-16T11:00:00","cstid":10,"priority":3,"description":"Renewal",
 		"tags":[5,2,5],"activity_type":"Event","activity_id":99,"created_at":"2000-01-01T00:00:00"}`)
-	if r.Status != http.StatusOK || !r.Success || r.Message != "Task activity created successfully." {
-		t.Fatalf("got %d %v %q, want 200 success with the create message", r.Status, r.Success, r.Message)
-	}
-	var got map[string]any
-	if err := json.Unmarshal(r.Data, &got); err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]any{
-		"title": "Follow up with Sarah", "activity_type": "Task", "status": 0.0, "priority": 3.0,
-		"start_datetime": "2026-07-15T10:00:00", "end_datetime": "2026-07-16T11:00:00",
-		"due_date": "2026-07-16", "description": "Renewal", "deal_id": nil, "cstid": 10.0,
-		"assigned_user_id": nil, "tags": []any{5.0, 2.0}, "completed_at": nil, "version": 1.0,
-	}
-	for k, v := range want {
-		if !reflect.DeepEqual(got[k], v) {
-			t.Errorf("%s = %#v, want %#v", k, got[k], v)
+		if r.Status != http.StatusOK || !r.Success || r.Message != "Task activity created successfully." {
+			t.Fatalf("got %d %v %q, want 200 success with the create message", r.Status, r.Success, r.Message)
 		}
-	}
-	if got["activity_id"] == 99.0 {
-		t.Error("activity_id was taken from the client")
-	}
-	if got["created_at"] == "2000-01-01T00:00:00" || got["created_at"] != got["updated_at"] {
-		t.Errorf("created_at %v, updated_at %v: want both set by the server", got["created_at"], got["updated_at"])
-	}
-	var keys []string
-	for k := range got {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	wantKeys := []string{"activity_id", "activity_type", "assigned_user_id", "completed_at", "created_at", "cstid", "deal_id",
-		"description", "due_date", "end_datetime", "priority", "start_datetime", "status", "tags", "title", "updated_at", "version"}
-	if !reflect.DeepEqual(keys, wantKeys) {
-		t.Errorf("fields = %v, want %v", keys, wantKeys)
-	}
+		var got map[string]any
+		if err := json.Unmarshal(r.Data, &got); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]any{
+			"title": "Follow up with Sarah", "activity_type": "Task", "status": 0.0, "priority": 3.0,
+			"start_datetime": "2026-07-15T10:00:00", "end_datetime": "2026-07-16T11:00:00",
+			"due_date": "2026-07-16", "description": "Renewal", "deal_id": nil, "cstid": 10.0,
+			"assigned_user_id": nil, "tags": []any{5.0, 2.0}, "completed_at": nil, "version": 1.0,
+		}
+		for k, v := range want {
+			if !reflect.DeepEqual(got[k], v) {
+				t.Errorf("%s = %#v, want %#v", k, got[k], v)
+			}
+		}
+		if got["activity_id"] == 99.0 {
+			t.Error("activity_id was taken from the client")
+		}
+		if got["created_at"] == "2000-01-01T00:00:00" || got["created_at"] != got["updated_at"] {
+			t.Errorf("created_at %v, updated_at %v: want both set by the server", got["created_at"], got["updated_at"])
+		}
+		var keys []string
+		for k := range got {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		wantKeys := []string{"activity_id", "activity_type", "assigned_user_id", "completed_at", "created_at", "cstid", "deal_id",
+			"description", "due_date", "end_datetime", "priority", "start_datetime", "status", "tags", "title", "updated_at", "version"}
+		if !reflect.DeepEqual(keys, wantKeys) {
+			t.Errorf("fields = %v, want %v", keys, wantKeys)
+		}
+	})
 }
 
 func TestCreateAppliesDefaults(t *testing.T) {
-	srv := newServer(t, nil)
-	r := srv.post(t, "/v1/tasks", `{"title":"t","start_datetime":"2026-07-15T10:00:00","deal_id":4,"priority":null,"status":null,"tags":null}`)
-	var got map[string]any
-	if err := json.Unmarshal(r.Data, &got); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range map[string]any{"priority": 2.0, "status": 0.0, "tags": []any{}, "due_date": "2026-07-15",
-		"end_datetime": nil, "description": nil, "cstid": nil, "deal_id": 4.0} {
-		if !reflect.DeepEqual(got[k], v) {
-			t.Errorf("%s = %#v, want %#v", k, got[k], v)
+	storetest.Each(t, func(t *testing.T, h storetest.Harness) {
+		srv := newServerOn(t, h, nil)
+		r := srv.post(t, "/v1/tasks", `{"title":"t","start_datetime":"2026-07-15T10:00:00","deal_id":4,"priority":null,"status":null,"tags":null}`)
+		var got map[string]any
+		if err := json.Unmarshal(r.Data, &got); err != nil {
+			t.Fatal(err)
 		}
-	}
+		for k, v := range map[string]any{"priority": 2.0, "status": 0.0, "tags": []any{}, "due_date": "2026-07-15",
+			"end_datetime": nil, "description": nil, "cstid": nil, "deal_id": 4.0} {
+			if !reflect.DeepEqual(got[k], v) {
+				t.Errorf("%s = %#v, want %#v", k, got[k], v)
+			}
+		}
+	})
 }
 
 func TestCreateRefusesInvalidFields(t *testing.T) {
-	long := strings.Repeat("é", 151)
-	var tags51 []string
-	for i := 1; i <= 51; i++ {
-		tags51 = append(tags51, strconv.Itoa(i))
-	}
-	tests := []struct {
-		name   string
-		body   string
-		fields []string // the keys of errors, sorted
-	}{
-		{"a missing title is refused", `{"start_datetime":"2026-07-15T10:00:00","cstid":1}`, []string{"title"}},
-		{"a blank title is refused", `{"title":"   ","start_datetime":"2026-07-15T10:00:00","cstid":1}`, []string{"title"}},
-		{"a title of 151 characters is refused", `{"title":"` + long + `","start_datetime":"2026-07-15T10:00:00","cstid":1}`, []string{"title"}},
-		{"a missing start is refused", `{"title":"t","cstid":1}`, []string{"start_datetime"}},
-		{"an impossible start date is refused", `{"title":"t","start_datetime":"2026-02-30T10:00:00","cstid":1}`, []string{"start_datetime"}},
-		{"a start with a zone is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00Z","cstid":1}`, []string{"start_datetime"}},
-		{"a start with an offset is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00+02:00","cstid":1}`, []string{"start_datetime"}},
-		{"a date without a time is refused", `{"title":"t","start_datetime":"2026-07-15","cstid":1}`, []string{"start_datetime"}},
-		{"an end before the start is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","end_datetime":"2026-07-15T09:59:59","cstid":1}`, []string{"end_datetime"}},
-		{"neither deal nor contact is refused on both fields", `{"title":"t","start_datetime":"2026-07-15T10:00:00"}`, []string{"cstid", "deal_id"}},
-		{"a zero deal id is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","deal_id":0}`, []string{"deal_id"}},
-		{"a negative contact id is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":-3}`, []string{"cstid"}},
-		{"a zero assigned user is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"assigned_user_id":0}`, []string{"assigned_user_id"}},
-		{"a priority above 4 is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"priority":5}`, []string{"priority"}},
-		{"a negative status is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"status":-1}`, []string{"status"}},
-		{"a description over 10000 characters is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"description":"` + strings.Repeat("d", 10001) + `"}`, []string{"description"}},
-		{"51 distinct tags are refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"tags":[` + strings.Join(tags51, ",") + `]}`, []string{"tags"}},
-		{"a zero tag is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"tags":[1,0]}`, []string{"tags"}},
-		{"a numeric title is a type error", `{"title":5,"start_datetime":"2026-07-15T10:00:00","cstid":1}`, []string{"title"}},
-		{"a quoted deal id is a type error", `{"title":"t","start_datetime":"2026-07-15T10:00:00","deal_id":"10"}`, []string{"deal_id"}},
-		{"a fractional contact id is a type error", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1.5}`, []string{"cstid"}},
-		{"an exponent contact id is a type error", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1e2}`, []string{"cstid"}},
-		{"a named priority is a type error", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"priority":"high"}`, []string{"priority"}},
-		{"tags as a string are a type error", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"tags":"1,2"}`, []string{"tags"}},
-		{"a string among the tags is a type error", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"tags":[1,"2"]}`, []string{"tags"}},
-		{"a numeric start is a type error", `{"title":"t","start_datetime":20260715,"cstid":1}`, []string{"start_datetime"}},
-		{"a boolean description is a type error", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"description":true}`, []string{"description"}},
-		{"several broken rules are all reported", `{"title":"","start_datetime":"soon","cstid":0}`, []string{"cstid", "start_datetime", "title"}},
-		{"a type error does not hide the other rules", `{"title":"","start_datetime":"2026-02-30T10:00:00"}`, []string{"cstid", "deal_id", "start_datetime", "title"}},
-	}
-	srv := newServer(t, nil)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := srv.post(t, "/v1/tasks", tt.body)
-			if r.Status != http.StatusUnprocessableEntity || r.Success {
-				t.Fatalf("status %d success %v, want 422 and false", r.Status, r.Success)
-			}
-			var fields []string
-			for f, msgs := range r.Errors {
-				fields = append(fields, f)
-				for _, m := range msgs {
-					if !strings.HasPrefix(m, f+" ") {
-						t.Errorf("message %q does not name its field %s", m, f)
+	storetest.Each(t, func(t *testing.T, h storetest.Harness) {
+		long := strings.Repeat("é", 151)
+		var tags51 []string
+		for i := 1; i <= 51; i++ {
+			tags51 = append(tags51, strconv.Itoa(i))
+		}
+		tests := []struct {
+			name   string
+			body   string
+			fields []string // the keys of errors, sorted
+		}{
+			{"a missing title is refused", `{"start_datetime":"2026-07-15T10:00:00","cstid":1}`, []string{"title"}},
+			{"a blank title is refused", `{"title":"   ","start_datetime":"2026-07-15T10:00:00","cstid":1}`, []string{"title"}},
+			{"a title of 151 characters is refused", `{"title":"` + long + `","start_datetime":"2026-07-15T10:00:00","cstid":1}`, []string{"title"}},
+			{"a missing start is refused", `{"title":"t","cstid":1}`, []string{"start_datetime"}},
+			{"an impossible start date is refused", `{"title":"t","start_datetime":"2026-02-30T10:00:00","cstid":1}`, []string{"start_datetime"}},
+			{"a start with a zone is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00Z","cstid":1}`, []string{"start_datetime"}},
+			{"a start with an offset is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00+02:00","cstid":1}`, []string{"start_datetime"}},
+			{"a date without a time is refused", `{"title":"t","start_datetime":"2026-07-15","cstid":1}`, []string{"start_datetime"}},
+			{"an end before the start is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","end_datetime":"2026-07-15T09:59:59","cstid":1}`, []string{"end_datetime"}},
+			{"neither deal nor contact is refused on both fields", `{"title":"t","start_datetime":"2026-07-15T10:00:00"}`, []string{"cstid", "deal_id"}},
+			{"a zero deal id is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","deal_id":0}`, []string{"deal_id"}},
+			{"a negative contact id is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":-3}`, []string{"cstid"}},
+			{"a zero assigned user is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"assigned_user_id":0}`, []string{"assigned_user_id"}},
+			{"a priority above 4 is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"priority":5}`, []string{"priority"}},
+			{"a negative status is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"status":-1}`, []string{"status"}},
+			{"a description over 10000 characters is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"description":"` + strings.Repeat("d", 10001) + `"}`, []string{"description"}},
+			{"51 distinct tags are refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"tags":[` + strings.Join(tags51, ",") + `]}`, []string{"tags"}},
+			{"a zero tag is refused", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"tags":[1,0]}`, []string{"tags"}},
+			{"a numeric title is a type error", `{"title":5,"start_datetime":"2026-07-15T10:00:00","cstid":1}`, []string{"title"}},
+			{"a quoted deal id is a type error", `{"title":"t","start_datetime":"2026-07-15T10:00:00","deal_id":"10"}`, []string{"deal_id"}},
+			{"a fractional contact id is a type error", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1.5}`, []string{"cstid"}},
+			{"an exponent contact id is a type error", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1e2}`, []string{"cstid"}},
+			{"a named priority is a type error", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"priority":"high"}`, []string{"priority"}},
+			{"tags as a string are a type error", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"tags":"1,2"}`, []string{"tags"}},
+			{"a string among the tags is a type error", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"tags":[1,"2"]}`, []string{"tags"}},
+			{"a numeric start is a type error", `{"title":"t","start_datetime":20260715,"cstid":1}`, []string{"start_datetime"}},
+			{"a boolean description is a type error", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"description":true}`, []string{"description"}},
+			{"several broken rules are all reported", `{"title":"","start_datetime":"soon","cstid":0}`, []string{"cstid", "start_datetime", "title"}},
+			{"a type error does not hide the other rules", `{"title":"","start_datetime":"2026-02-30T10:00:00"}`, []string{"cstid", "deal_id", "start_datetime", "title"}},
+		}
+		srv := newServerOn(t, h, nil)
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				r := srv.post(t, "/v1/tasks", tt.body)
+				if r.Status != http.StatusUnprocessableEntity || r.Success {
+					t.Fatalf("status %d success %v, want 422 and false", r.Status, r.Success)
+				}
+				var fields []string
+				for f, msgs := range r.Errors {
+					fields = append(fields, f)
+					for _, m := range msgs {
+						if !strings.HasPrefix(m, f+" ") {
+							t.Errorf("message %q does not name its field %s", m, f)
+						}
 					}
 				}
-			}
-			sort.Strings(fields)
-			if !reflect.DeepEqual(fields, tt.fields) {
-				t.Errorf("errors on %v, want %v (%v)", fields, tt.fields, r.Errors)
-			}
-			if first := r.Errors[firstField(r.Message)]; len(first) == 0 || first[0] != r.Message {
-				t.Errorf("message %q is not the first field message of %v", r.Message, r.Errors)
-			}
-		})
-	}
-	if d := srv.list(t, "/v1/tasks"); d.TotalRecords != 0 {
-		t.Errorf("refused creates stored %d tasks", d.TotalRecords)
-	}
+				sort.Strings(fields)
+				if !reflect.DeepEqual(fields, tt.fields) {
+					t.Errorf("errors on %v, want %v (%v)", fields, tt.fields, r.Errors)
+				}
+				if first := r.Errors[firstField(r.Message)]; len(first) == 0 || first[0] != r.Message {
+					t.Errorf("message %q is not the first field message of %v", r.Message, r.Errors)
+				}
+			})
+		}
+		if d := srv.list(t, "/v1/tasks"); d.TotalRecords != 0 {
+			t.Errorf("refused creates stored %d tasks", d.TotalRecords)
+		}
+	})
 }
 
 func TestAnUnreadableFieldHasOneMessage(t *testing.T) {
-	srv := newServer(t, nil)
-	r := srv.post(t, "/v1/tasks", `{"title":"t","start_datetime":7,"cstid":1}`)
-	if want := []string{"start_datetime must be a string"}; !reflect.DeepEqual(r.Errors["start_datetime"], want) {
-		t.Errorf("start_datetime errors = %v, want only %v", r.Errors["start_datetime"], want)
-	}
+	storetest.Each(t, func(t *testing.T, h storetest.Harness) {
+		srv := newServerOn(t, h, nil)
+		r := srv.post(t, "/v1/tasks", `{"title":"t","start_datetime":7,"cstid":1}`)
+		if want := []string{"start_datetime must be a string"}; !reflect.DeepEqual(r.Errors["start_datetime"], want) {
+			t.Errorf("start_datetime errors = %v, want only %v", r.Errors["start_datetime"], want)
+		}
+	})
 }
 
 func firstField(message string) string { return strings.SplitN(message, " ", 2)[0] }
 
 func TestCreateAcceptsEdgeValues(t *testing.T) {
-	tests := []struct{ name, body string }{
-		{"a title of exactly 150 multibyte characters is accepted", `{"title":"` + strings.Repeat("日", 150) + `","start_datetime":"2026-07-15T10:00:00","cstid":1}`},
-		{"an end equal to the start is accepted", `{"title":"t","start_datetime":"2026-07-15T10:00:00","end_datetime":"2026-07-15T10:00:00","deal_id":1}`},
-		{"a leap day is accepted", `{"title":"t","start_datetime":"2028-02-29T23:59:59","deal_id":1}`},
-		{"a description of exactly 10000 characters is accepted", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"description":"` + strings.Repeat("ü", 10000) + `"}`},
-		{"unknown fields are ignored", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"colour":"red"}`},
-		{"a charset parameter on the content type is accepted", ""},
-	}
-	srv := newServer(t, nil)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var r response
-			if tt.body == "" {
-				r = srv.send(t, http.MethodPost, "/v1/tasks", "application/json; charset=utf-8", valid)
-			} else {
-				r = srv.post(t, "/v1/tasks", tt.body)
-			}
-			if r.Status != http.StatusOK {
-				t.Errorf("status %d %q %v, want 200", r.Status, r.Message, r.Errors)
-			}
-		})
-	}
+	storetest.Each(t, func(t *testing.T, h storetest.Harness) {
+		tests := []struct{ name, body string }{
+			{"a title of exactly 150 multibyte characters is accepted", `{"title":"` + strings.Repeat("日", 150) + `","start_datetime":"2026-07-15T10:00:00","cstid":1}`},
+			{"an end equal to the start is accepted", `{"title":"t","start_datetime":"2026-07-15T10:00:00","end_datetime":"2026-07-15T10:00:00","deal_id":1}`},
+			{"a leap day is accepted", `{"title":"t","start_datetime":"2028-02-29T23:59:59","deal_id":1}`},
+			{"a description of exactly 10000 characters is accepted", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"description":"` + strings.Repeat("ü", 10000) + `"}`},
+			{"unknown fields are ignored", `{"title":"t","start_datetime":"2026-07-15T10:00:00","cstid":1,"colour":"red"}`},
+			{"a charset parameter on the content type is accepted", ""},
+		}
+		srv := newServerOn(t, h, nil)
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				var r response
+				if tt.body == "" {
+					r = srv.send(t, http.MethodPost, "/v1/tasks", "application/json; charset=utf-8", valid)
+				} else {
+					r = srv.post(t, "/v1/tasks", tt.body)
+				}
+				if r.Status != http.StatusOK {
+					t.Errorf("status %d %q %v, want 200", r.Status, r.Message, r.Errors)
+				}
+			})
+		}
+	})
 }
 
 func TestCreateRefusesBadBodies(t *testing.T) {
-	tests := []struct {
-		name        string
-		contentType string
-		body        string
-		status      int
-	}{
-		{"a body that is not JSON is a 400", "application/json", `{"title":`, http.StatusBadRequest},
-		{"an empty body is a 400", "application/json", ``, http.StatusBadRequest},
-		{"a JSON array is a 400", "application/json", `[{"title":"t"}]`, http.StatusBadRequest},
-		{"a JSON null is a 400", "application/json", `null`, http.StatusBadRequest},
-		{"a JSON string is a 400", "application/json", `"task"`, http.StatusBadRequest},
-		{"two objects in a row are a 400", "application/json", valid + valid, http.StatusBadRequest},
-		{"a body over 1 MiB is a 413", "application/json", `{"title":"` + strings.Repeat("a", 1<<20) + `"}`, http.StatusRequestEntityTooLarge},
-		{"a plain-text content type is a 415", "text/plain", valid, http.StatusUnsupportedMediaType},
-		{"a form content type is a 415", "application/x-www-form-urlencoded", valid, http.StatusUnsupportedMediaType},
-		{"a missing content type is a 415", "", valid, http.StatusUnsupportedMediaType},
-	}
-	srv := newServer(t, nil)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := srv.send(t, http.MethodPost, "/v1/tasks", tt.contentType, tt.body)
-			if r.Status != tt.status || r.Success || r.Message == "" {
-				t.Errorf("got %d success=%v message=%q, want %d with a message", r.Status, r.Success, r.Message, tt.status)
-			}
-		})
-	}
-	if d := srv.list(t, "/v1/tasks"); d.TotalRecords != 0 {
-		t.Errorf("refused bodies stored %d tasks", d.TotalRecords)
-	}
+	storetest.Each(t, func(t *testing.T, h storetest.Harness) {
+		tests := []struct {
+			name        string
+			contentType string
+			body        string
+			status      int
+		}{
+			{"a body that is not JSON is a 400", "application/json", `{"title":`, http.StatusBadRequest},
+			{"an empty body is a 400", "application/json", ``, http.StatusBadRequest},
+			{"a JSON array is a 400", "application/json", `[{"title":"t"}]`, http.StatusBadRequest},
+			{"a JSON null is a 400", "application/json", `null`, http.StatusBadRequest},
+			{"a JSON string is a 400", "application/json", `"task"`, http.StatusBadRequest},
+			{"two objects in a row are a 400", "application/json", valid + valid, http.StatusBadRequest},
+			{"a body over 1 MiB is a 413", "application/json", `{"title":"` + strings.Repeat("a", 1<<20) + `"}`, http.StatusRequestEntityTooLarge},
+			{"a plain-text content type is a 415", "text/plain", valid, http.StatusUnsupportedMediaType},
+			{"a form content type is a 415", "application/x-www-form-urlencoded", valid, http.StatusUnsupportedMediaType},
+			{"a missing content type is a 415", "", valid, http.StatusUnsupportedMediaType},
+		}
+		srv := newServerOn(t, h, nil)
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				r := srv.send(t, http.MethodPost, "/v1/tasks", tt.contentType, tt.body)
+				if r.Status != tt.status || r.Success || r.Message == "" {
+					t.Errorf("got %d success=%v message=%q, want %d with a message", r.Status, r.Success, r.Message, tt.status)
+				}
+			})
+		}
+		if d := srv.list(t, "/v1/tasks"); d.TotalRecords != 0 {
+			t.Errorf("refused bodies stored %d tasks", d.TotalRecords)
+		}
+	})
 }
 
 func TestGetTask(t *testing.T) {
-	srv := newServer(t, nil)
-	id := srv.seed(t, valid)[0]
-	tests := []struct {
-		name    string
-		path    string
-		status  int
-		message string
-	}{
-		{"an existing task is returned", "/v1/tasks/" + strconv.Itoa(id), http.StatusOK, ""},
-		{"a missing task is a 400 Task not found", "/v1/tasks/" + strconv.Itoa(id+1), http.StatusBadRequest, "Task not found"},
-		{"a word id is a 422", "/v1/tasks/abc", http.StatusUnprocessableEntity, "id must be a positive integer"},
-		{"a zero id is a 422", "/v1/tasks/0", http.StatusUnprocessableEntity, "id must be a positive integer"},
-		{"a negative id is a 422", "/v1/tasks/-4", http.StatusUnprocessableEntity, "id must be a positive integer"},
-		{"a fractional id is a 422", "/v1/tasks/1.5", http.StatusUnprocessableEntity, "id must be a positive integer"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := srv.get(t, tt.path)
-			if r.Status != tt.status || r.Message != tt.message || r.Success != (tt.status == http.StatusOK) {
-				t.Errorf("got %d %q success=%v, want %d %q", r.Status, r.Message, r.Success, tt.status, tt.message)
-			}
-			if tt.status == http.StatusOK {
-				var got struct {
-					ID    int    `json:"activity_id"`
-					Title string `json:"title"`
+	storetest.Each(t, func(t *testing.T, h storetest.Harness) {
+		srv := newServerOn(t, h, nil)
+		id := srv.seed(t, valid)[0]
+		tests := []struct {
+			name    string
+			path    string
+			status  int
+			message string
+		}{
+			{"an existing task is returned", "/v1/tasks/" + strconv.Itoa(id), http.StatusOK, ""},
+			{"a missing task is a 400 Task not found", "/v1/tasks/" + strconv.Itoa(id+1), http.StatusBadRequest, "Task not found"},
+			{"a word id is a 422", "/v1/tasks/abc", http.StatusUnprocessableEntity, "id must be a positive integer"},
+			{"a zero id is a 422", "/v1/tasks/0", http.StatusUnprocessableEntity, "id must be a positive integer"},
+			{"a negative id is a 422", "/v1/tasks/-4", http.StatusUnprocessableEntity, "id must be a positive integer"},
+			{"a fractional id is a 422", "/v1/tasks/1.5", http.StatusUnprocessableEntity, "id must be a positive integer"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				r := srv.get(t, tt.path)
+				if r.Status != tt.status || r.Message != tt.message || r.Success != (tt.status == http.StatusOK) {
+					t.Errorf("got %d %q success=%v, want %d %q", r.Status, r.Message, r.Success, tt.status, tt.message)
 				}
-				if err := json.Unmarshal(r.Data, &got); err != nil || got.ID != id || got.Title != "Follow up with Sarah" {
-					t.Errorf("data = %s, want task %d", r.Data, id)
+				if tt.status == http.StatusOK {
+					var got struct {
+						ID    int    `json:"activity_id"`
+						Title string `json:"title"`
+					}
+					if err := json.Unmarshal(r.Data, &got); err != nil || got.ID != id || got.Title != "Follow up with Sarah" {
+						t.Errorf("data = %s, want task %d", r.Data, id)
+					}
 				}
-			}
-		})
-	}
+			})
+		}
+	})
 }
 
 func TestUnknownRoutesAnswerInTheEnvelope(t *testing.T) {
-	srv := newServer(t, nil)
-	tests := []struct {
-		name, method, path string
-		status             int
-		allow              []string
-	}{
-		{"an unknown path is a 404", http.MethodGet, "/v1/projects", http.StatusNotFound, nil},
-		{"a path below a task is a 404", http.MethodGet, "/v1/tasks/1/notes", http.StatusNotFound, nil},
-		{"a trailing slash is a 404", http.MethodGet, "/v1/tasks/", http.StatusNotFound, nil},
-		{"PUT on the list is a 405", http.MethodPut, "/v1/tasks", http.StatusMethodNotAllowed, []string{"GET", "HEAD", "POST"}},
-		{"PUT on a task is a 405", http.MethodPut, "/v1/tasks/1", http.StatusMethodNotAllowed, []string{"DELETE", "GET", "HEAD", "PATCH"}},
-		{"POST on a task is a 405", http.MethodPost, "/v1/tasks/1", http.StatusMethodNotAllowed, []string{"DELETE", "GET", "HEAD", "PATCH"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := srv.send(t, tt.method, tt.path, "", "")
-			if r.Status != tt.status || r.Success || r.Message == "" {
-				t.Errorf("got %d success=%v %q, want %d with a message", r.Status, r.Success, r.Message, tt.status)
-			}
-			if tt.allow != nil {
-				var allow []string
-				for _, v := range r.Header.Values("Allow") {
-					for _, m := range strings.Split(v, ",") {
-						allow = append(allow, strings.TrimSpace(m))
+	storetest.Each(t, func(t *testing.T, h storetest.Harness) {
+		srv := newServerOn(t, h, nil)
+		tests := []struct {
+			name, method, path string
+			status             int
+			allow              []string
+		}{
+			{"an unknown path is a 404", http.MethodGet, "/v1/projects", http.StatusNotFound, nil},
+			{"a path below a task is a 404", http.MethodGet, "/v1/tasks/1/notes", http.StatusNotFound, nil},
+			{"a trailing slash is a 404", http.MethodGet, "/v1/tasks/", http.StatusNotFound, nil},
+			{"PUT on the list is a 405", http.MethodPut, "/v1/tasks", http.StatusMethodNotAllowed, []string{"GET", "HEAD", "POST"}},
+			{"PUT on a task is a 405", http.MethodPut, "/v1/tasks/1", http.StatusMethodNotAllowed, []string{"DELETE", "GET", "HEAD", "PATCH"}},
+			{"POST on a task is a 405", http.MethodPost, "/v1/tasks/1", http.StatusMethodNotAllowed, []string{"DELETE", "GET", "HEAD", "PATCH"}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				r := srv.send(t, tt.method, tt.path, "", "")
+				if r.Status != tt.status || r.Success || r.Message == "" {
+					t.Errorf("got %d success=%v %q, want %d with a message", r.Status, r.Success, r.Message, tt.status)
+				}
+				if tt.allow != nil {
+					var allow []string
+					for _, v := range r.Header.Values("Allow") {
+						for _, m := range strings.Split(v, ",") {
+							allow = append(allow, strings.TrimSpace(m))
+						}
+					}
+					sort.Strings(allow)
+					if !reflect.DeepEqual(allow, tt.allow) {
+						t.Errorf("Allow = %v, want %v", allow, tt.allow)
 					}
 				}
-				sort.Strings(allow)
-				if !reflect.DeepEqual(allow, tt.allow) {
-					t.Errorf("Allow = %v, want %v", allow, tt.allow)
-				}
-			}
-		})
-	}
+			})
+		}
+	})
 }
 
 // failing is a service whose every call fails with an internal detail.
@@ -613,13 +641,15 @@ func (failing) CreateTask(context.Context, task.CreateInput) (task.Task, error) 
 }
 
 func TestInternalFaultsHideTheirDetail(t *testing.T) {
-	srv := newServer(t, func(s task.Service) task.Service { return failing{s} })
-	for _, r := range []response{srv.get(t, "/v1/tasks"), srv.post(t, "/v1/tasks", valid)} {
-		if r.Status != http.StatusInternalServerError || r.Success || r.Message != "Internal server error" {
-			t.Errorf("got %d %q, want 500 Internal server error", r.Status, r.Message)
+	storetest.Each(t, func(t *testing.T, h storetest.Harness) {
+		srv := newServerOn(t, h, func(s task.Service) task.Service { return failing{s} })
+		for _, r := range []response{srv.get(t, "/v1/tasks"), srv.post(t, "/v1/tasks", valid)} {
+			if r.Status != http.StatusInternalServerError || r.Success || r.Message != "Internal server error" {
+				t.Errorf("got %d %q, want 500 Internal server error", r.Status, r.Message)
+			}
+			if strings.Contains(string(r.Data)+r.Message, "secret") {
+				t.Error("the response leaks the internal error")
+			}
 		}
-		if strings.Contains(string(r.Data)+r.Message, "secret") {
-			t.Error("the response leaks the internal error")
-		}
-	}
+	})
 }
