@@ -19,6 +19,7 @@ import (
 
 	"tasksapi/access"
 	"tasksapi/sqlite"
+	"tasksapi/store"
 )
 
 func TestConfigPrecedence(t *testing.T) {
@@ -171,16 +172,17 @@ type testServer struct {
 	stop   func()             // stops the server and waits for it
 }
 
-// startServer runs serve on a free port over the database file at path,
-// after giving the database a key.
+// startServer runs serve on a free port over the database path names (a
+// SQLite file or a PostgreSQL URL, as --db), after giving the database a
+// key.
 func startServer(t *testing.T, path string, origins ...string) *testServer {
 	t.Helper()
-	store, err := sqlite.Open(path)
+	s, err := store.Open(context.Background(), path, sqlite.SyncNormal)
 	if err != nil {
 		t.Fatal(err)
 	}
-	creds, err := access.NewKey(context.Background(), store, "Acme", "tests")
-	store.Close()
+	creds, err := access.NewKey(context.Background(), s, "Acme", "tests")
+	s.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
