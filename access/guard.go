@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"tasksapi/observe"
 	"tasksapi/task"
 )
@@ -33,15 +31,17 @@ const touchEvery = time.Minute
 type Guard struct {
 	store       Store
 	log         *slog.Logger
-	perSecond   rate.Limit // 0: no limit
-	burst       int
+	limit       Limit  // PerSecond 0: no limit
 	limitHeader string // X-RateLimit-Limit
+	tokens      Tokens
 
 	mu       sync.Mutex
 	verified map[string]verifiedKey // by access key; only authenticated keys get in
-	limiters map[int]*rate.Limiter  // by key id; only authenticated keys get one
 	touched  map[int]time.Time
 }
+
+// Option configures a Guard.
+type Option func(*Guard)
 
 // verifiedKey is a key read from the store, trusted until the given time.
 type verifiedKey struct {
@@ -51,17 +51,22 @@ type verifiedKey struct {
 
 // NewGuard returns a guard over store allowing perSecond requests a second
 // per key, with bursts of twice that (at least 1); 0 turns the limit off.
-func NewGuard(store Store, perSecond float64, log *slog.Logger) *Guard {
-	return &Guard{
+// Each key's tokens are in this server's memory unless an option says
+// where else (SharedTokens).
+func NewGuard(store Store, perSecond float64, log *slog.Logger, opts ...Option) *Guard {
+	g := &Guard{
 		store:       store,
 		log:         log,
-		perSecond:   rate.Limit(perSecond),
-		burst:       max(1, int(math.Ceil(2*perSecond))),
+		limit:       Limit{PerSecond: perSecond, Burst: max(1, int(math.Ceil(2*perSecond)))},
 		limitHeader: strconv.FormatFloat(perSecond, 'f', -1, 64),
+		tokens:      newMemoryTokens(),
 		verified:    map[string]verifiedKey{},
-		limiters:    map[int]*rate.Limiter{},
 		touched:     map[int]time.Time{},
 	}
+	for _, opt := range opts {
+		opt(g)
+	}
+	return g
 }
 
 // Admit authenticates r and charges its key one request. It sets the
@@ -86,14 +91,13 @@ func (g *Guard) AdmitKey(ctx context.Context, accessKey, secret string, h http.H
 		return nil, err
 	}
 	observe.SetOrganisation(ctx, key.OrganisationID)
-	lim, touch := g.limiter(key.ID, now)
-	if touch {
+	if g.touch(key.ID, now) {
 		if err := g.store.TouchKey(ctx, key.ID, now); err != nil {
 			g.log.WarnContext(ctx, "recording key use failed", "key_id", key.ID, "err", err)
 		}
 	}
-	if lim != nil {
-		if err := g.charge(lim, now, h); err != nil {
+	if g.limit.PerSecond > 0 {
+		if err := g.charge(ctx, key.ID, now, h); err != nil {
 			return nil, err
 		}
 	}
@@ -127,36 +131,30 @@ func (g *Guard) authenticate(ctx context.Context, accessKey, secret string, now 
 	return key, nil
 }
 
-// limiter returns the key's bucket (nil when unlimited) and whether its
-// use should be recorded now.
-func (g *Guard) limiter(keyID int, now time.Time) (*rate.Limiter, bool) {
+// touch reports whether the key's use should be recorded now.
+func (g *Guard) touch(keyID int, now time.Time) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	touch := now.Sub(g.touched[keyID]) >= touchEvery
 	if touch {
 		g.touched[keyID] = now
 	}
-	if g.perSecond == 0 {
-		return nil, touch
-	}
-	lim, ok := g.limiters[keyID]
-	if !ok {
-		lim = rate.NewLimiter(g.perSecond, g.burst)
-		g.limiters[keyID] = lim
-	}
-	return lim, touch
+	return touch
 }
 
-func (g *Guard) charge(lim *rate.Limiter, now time.Time, h http.Header) error {
+// charge takes a token of the key's bucket for one request.
+func (g *Guard) charge(ctx context.Context, keyID int, now time.Time, h http.Header) error {
 	h.Set("X-RateLimit-Limit", g.limitHeader)
-	res := lim.ReserveN(now, 1)
-	if delay := res.DelayFrom(now); delay > 0 {
-		res.CancelAt(now)
-		h.Set("X-RateLimit-Remaining", "0")
-		h.Set("Retry-After", RetryAfterSeconds(delay))
-		return &task.Error{Code: task.CodeRateLimited, Message: "Too many requests.", RetryAfter: delay}
+	got, err := g.tokens.TakeTokens(ctx, keyID, g.limit, 1, now)
+	if err != nil {
+		return err
 	}
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, int(lim.TokensAt(now)))))
+	if got.N == 0 {
+		h.Set("X-RateLimit-Remaining", "0")
+		h.Set("Retry-After", RetryAfterSeconds(got.Wait))
+		return &task.Error{Code: task.CodeRateLimited, Message: "Too many requests.", RetryAfter: got.Wait}
+	}
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, int(got.Left))))
 	return nil
 }
 
