@@ -164,6 +164,7 @@ CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, id);
 -- nothing worth a write to the log on every request.
 CREATE UNLOGGED TABLE rate_buckets (
     key_id bigint           PRIMARY KEY,
-    tokens double precision NOT NULL,
-    at     timestamptz      NOT NULL
+    tokens double precision NOT NULL, -- as of at
+    at     timestamptz      NOT NULL,
+    taken  integer          NOT NULL  -- how many the last draw took, for its answer
 );
