@@ -41,6 +41,7 @@ import (
 	"tasksapi/internal/sweep"
 	"tasksapi/observe"
 	"tasksapi/playground"
+	"tasksapi/postgres"
 	"tasksapi/rest"
 	"tasksapi/store"
 	"tasksapi/task"
@@ -188,6 +189,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, 
 			return db.DeleteOldChanges(ctx, time.Now().Add(-cfg.ChangesRetention), limit)
 		})
 	}
+	guard := newGuard(db, cfg.RateLimit, log)
 	var stopping atomic.Bool
 	// Subscriptions end when the server begins to stop: Shutdown waits
 	// for event streams, which would otherwise hold it for its whole
@@ -203,7 +205,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, 
 		hub:         hub,
 		streams:     streams,
 		webhooks:    webhook.NewService(db, cfg.WebhooksAllowPrivate, webhooks),
-		guard:       access.NewGuard(db, cfg.RateLimit, log),
+		guard:       guard,
 		limits:      graph.Limits{MaxComplexity: cfg.MaxComplexity, MaxDepth: cfg.MaxDepth},
 		corsOrigins: cfg.CORSOrigins,
 		stop:        streamsCtx,
@@ -245,6 +247,19 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// newGuard admits requests with the keys in db. Over PostgreSQL, which
+// several servers may share, it draws each key's tokens from the bucket
+// they share, and forgets a key revoked through any of them at once.
+func newGuard(db store.Store, rateLimit float64, log *slog.Logger) *access.Guard {
+	pg, shared := db.(*postgres.Store)
+	if !shared {
+		return access.NewGuard(db, rateLimit, log)
+	}
+	guard := access.NewGuard(db, rateLimit, log, access.SharedTokens(pg))
+	pg.OnKeyRevoked(guard.Forget)
+	return guard
 }
 
 // app is what the routes need.

@@ -455,3 +455,27 @@ func TestARevokedKeyIsRefusedOnceItsVerificationExpires(t *testing.T) {
 		wantCode(t, err, task.CodeUnauthenticated)
 	}
 }
+
+func TestAForgottenKeyIsCheckedAgainstTheStoreAtOnce(t *testing.T) {
+	for _, forget := range []struct{ name, accessKey string }{
+		{"by its access key", "the key's"},
+		{"with every key", ""},
+	} {
+		t.Run(forget.name, func(t *testing.T) {
+			s := newStore(t)
+			creds := newKey(t, s, "Acme", "leaked")
+			guard := access.NewGuard(s, 0, discard)
+			admit(t, guard, creds)
+			if err := s.RevokeKey(t.Context(), creds.AccessKey); err != nil {
+				t.Fatalf("RevokeKey: %v", err)
+			}
+			accessKey := forget.accessKey
+			if accessKey != "" {
+				accessKey = creds.AccessKey
+			}
+			guard.Forget(accessKey)
+			_, err := guard.Admit(requestFor(t, creds), http.Header{})
+			wantCode(t, err, task.CodeUnauthenticated)
+		})
+	}
+}

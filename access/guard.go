@@ -69,6 +69,20 @@ func NewGuard(store Store, perSecond float64, log *slog.Logger, opts ...Option) 
 	return g
 }
 
+// Forget drops what the guard last verified of a key (of every key, when
+// accessKey is ""), so that its next request is checked against the
+// store: a store shared by several servers calls it when a key is revoked
+// through another.
+func (g *Guard) Forget(accessKey string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if accessKey == "" {
+		clear(g.verified)
+		return
+	}
+	delete(g.verified, accessKey)
+}
+
 // Admit authenticates r and charges its key one request. It sets the
 // X-RateLimit-* headers on h (and Retry-After when refused) and returns
 // r's context carrying the principal, or an error with code

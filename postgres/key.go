@@ -91,12 +91,17 @@ func (s *Store) Keys(ctx context.Context) ([]access.Key, error) {
 // RevokeKey revokes a key. Revoking a revoked key changes nothing: the
 // first revocation's time stays.
 func (s *Store) RevokeKey(ctx context.Context, accessKey string) error {
-	tag, err := s.pool.Exec(ctx, "UPDATE api_keys SET revoked_at = coalesce(revoked_at, $2) WHERE access_key = $1",
-		accessKey, utcSecond(s.Now()))
+	// The notification goes out when the update commits: every server
+	// then forgets the key (see revokedChannel).
+	var found bool
+	err := s.pool.QueryRow(ctx, `WITH revoked AS (
+			UPDATE api_keys SET revoked_at = coalesce(revoked_at, $2) WHERE access_key = $1 RETURNING access_key)
+		SELECT count(pg_notify('`+revokedChannel+`', access_key)) > 0 FROM revoked`,
+		accessKey, utcSecond(s.Now())).Scan(&found)
 	if err != nil {
 		return fail(err, "revoke key")
 	}
-	if tag.RowsAffected() == 0 {
+	if !found {
 		return &task.Error{Code: task.CodeNotFound, Message: "no key has the access key " + accessKey}
 	}
 	return nil

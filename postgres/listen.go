@@ -23,18 +23,33 @@ func notifyChanged(ctx context.Context, tx pgx.Tx, org int) error {
 	return err
 }
 
+// revokedChannel is the channel RevokeKey notifies with the access key,
+// so that every server forgets the key at once rather than trust its
+// last check of it for up to access.VerifiedKeyTTL.
+const revokedChannel = "keys_revoked"
+
+// OnKeyRevoked has f told the access key of each key revoked through any
+// server over the database (or the keys command); f("") means any key may
+// have been (after the notifications were interrupted).
+func (s *Store) OnKeyRevoked(f func(accessKey string)) { s.revoked.Store(&f) }
+
 // listen holds a connection of its own listening on changedChannel and
-// tells s.committed of each notification, until the store closes. When
-// the connection is lost it connects again, and then tells s.committed(0):
-// notifications sent meanwhile are lost, so every follower must look.
+// revokedChannel, and passes on each notification, until the store
+// closes. When the connection is lost it connects again, and then tells
+// of every organisation and key: notifications sent meanwhile are lost.
 func (s *Store) listen() {
 	defer close(s.listenDone)
 	ctx := s.listenCtx
-	backoff := 100 * time.Millisecond
+	const firstBackoff = 100 * time.Millisecond
+	backoff := firstBackoff
 	for ctx.Err() == nil {
+		began := time.Now()
 		err := s.listenOnce(ctx)
 		if ctx.Err() != nil {
 			return
+		}
+		if time.Since(began) > time.Minute {
+			backoff = firstBackoff // a new fault, not the same one again
 		}
 		slog.Warn("listening for changes failed; connecting again", "err", err, "in", backoff)
 		select {
@@ -52,19 +67,39 @@ func (s *Store) listenOnce(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+changedChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+changedChannel+"; LISTEN "+revokedChannel); err != nil {
 		return err
 	}
-	s.committed(0) // whatever was missed before this connection listened
+	// Whatever was missed before this connection listened.
+	s.tell(0)
+	s.tellRevoked("")
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return err
 		}
-		org, err := strconv.Atoi(n.Payload)
-		if err != nil {
-			continue
+		switch n.Channel {
+		case changedChannel:
+			if org, err := strconv.Atoi(n.Payload); err == nil {
+				s.tell(org)
+			}
+		case revokedChannel:
+			s.tellRevoked(n.Payload)
 		}
-		s.committed(org)
+	}
+}
+
+// tell passes news of a commit to the function OnCommit set, if any.
+func (s *Store) tell(org int) {
+	if f := s.committed.Load(); f != nil {
+		(*f)(org)
+	}
+}
+
+// tellRevoked passes news of a revoked key to the function OnKeyRevoked
+// set, if any.
+func (s *Store) tellRevoked(accessKey string) {
+	if f := s.revoked.Load(); f != nil {
+		(*f)(accessKey)
 	}
 }
