@@ -13,6 +13,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -45,7 +46,12 @@ type Store struct {
 
 	// committed learns of each committed write of an organisation's
 	// tasks, made through this server or any other (see OnCommit).
-	committed func(org int)
+	// It is set after Open, while the listener already runs: hence
+	// atomic.
+	committed atomic.Pointer[func(org int)]
+	// revoked learns of each key revoked through any server (see
+	// OnKeyRevoked).
+	revoked atomic.Pointer[func(accessKey string)]
 
 	// lists keeps what list reads learn per write version (count.go).
 	lists listCaches
@@ -60,7 +66,7 @@ type Store struct {
 // commits, through any server over the database, which organisation it
 // was; f(0) means any organisation may have changed (after the
 // notifications were interrupted). Set it before the store is used.
-func (s *Store) OnCommit(f func(org int)) { s.committed = f }
+func (s *Store) OnCommit(f func(org int)) { s.committed.Store(&f) }
 
 // Open connects to the database at url (a postgres:// URL, whose query may
 // carry pgxpool's settings, pool_max_conns and others) and brings its
@@ -84,7 +90,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{pool: pool, cursor: task.NewCursorCodec(secret), Now: time.Now,
-		committed: func(int) {}, listenDone: make(chan struct{})}
+		listenDone: make(chan struct{})}
 	s.listenCtx, s.stopListen = context.WithCancel(context.Background())
 	go s.listen()
 	return s, nil
