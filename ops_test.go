@@ -21,6 +21,7 @@ import (
 
 	"tasksapi/access"
 	"tasksapi/graph"
+	"tasksapi/internal/pgtest"
 	"tasksapi/observe"
 	"tasksapi/sqlite"
 	"tasksapi/task"
@@ -295,5 +296,23 @@ func TestABackupOfALiveDatabaseIsConsistent(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"backup", "--db", path, out}, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
 		t.Error("a second backup over the first succeeded, want a refusal")
+	}
+}
+
+func TestBackupOfAPostgreSQLDatabaseSaysToUsePgDumpAndCopiesNothing(t *testing.T) {
+	url := pgtest.URL(t)
+	out := filepath.Join(t.TempDir(), "backup.db")
+	getenv := func(name string) string {
+		if name == "DATABASE_URL" {
+			return url
+		}
+		return ""
+	}
+	err := run(context.Background(), []string{"backup", out}, getenv, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "pg_dump") || strings.Contains(err.Error(), url) {
+		t.Errorf("backup of %s: %v, want a refusal naming pg_dump and not the URL", url, err)
+	}
+	if _, statErr := os.Stat(out); !os.IsNotExist(statErr) {
+		t.Errorf("backup of a PostgreSQL database wrote %s", out)
 	}
 }

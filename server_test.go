@@ -60,6 +60,12 @@ func TestConfigPrecedence(t *testing.T) {
 			config{Addr: ":2", DBPath: "flag.db", CORSOrigins: []string{"https://c.example"},
 				RateLimit: 0, MaxComplexity: 7, MaxDepth: 8, Sync: sqlite.SyncFull, LogFormat: "json", LogLevel: slog.LevelWarn,
 				IdempotencyTTL: 2 * time.Hour, ChangesRetention: 48 * time.Hour, MaxSubscriptions: 7}},
+		{"DATABASE_URL wins over DB_PATH", nil,
+			map[string]string{"DB_PATH": "env.db", "DATABASE_URL": "postgres://db.example/tasks"},
+			with(func(c *config) { c.DBPath = "postgres://db.example/tasks" })},
+		{"--db wins over DATABASE_URL", []string{"--db", "flag.db"},
+			map[string]string{"DATABASE_URL": "postgres://db.example/tasks"},
+			with(func(c *config) { c.DBPath = "flag.db" })},
 		{"single-dash flags work too", []string{"-addr=:4"}, nil,
 			with(func(c *config) { c.Addr = ":4" })},
 	}
