@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -339,4 +340,142 @@ func TestAPostgreSQLRestartFailsRequestsCleanlyAndLosesNoAcknowledgedWrite(t *te
 			t.Errorf("acknowledged create %q is stored %d times (%v), want once", title, n, err)
 		}
 	}
+}
+
+// feedSeqs pages the whole feed of creds' organisation from a server.
+func feedSeqs(t *testing.T, url string, creds access.Credentials, after int64) (seqs []int64, head int64) {
+	t.Helper()
+	for {
+		res, body := do(t, http.MethodGet, fmt.Sprintf("%s/v1/tasks/changes?after=%d&limit=1000", url, after), "", "", auth(creds)...)
+		var page struct {
+			Data struct {
+				Changes []struct {
+					Seq int64 `json:"seq"`
+				} `json:"changes"`
+				LastSeq int64 `json:"last_seq"`
+				HeadSeq int64 `json:"head_seq"`
+				HasMore bool  `json:"has_more"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(body, &page); err != nil || res.StatusCode != http.StatusOK {
+			t.Errorf("feed page: %d %s", res.StatusCode, body)
+			return seqs, head
+		}
+		for _, c := range page.Data.Changes {
+			seqs = append(seqs, c.Seq)
+		}
+		after, head = page.Data.LastSeq, page.Data.HeadSeq
+		if !page.Data.HasMore {
+			return seqs, head
+		}
+	}
+}
+
+// TestTheFeedHasNoGapsWithWritersOnTwoServers writes through two servers
+// at once, creating, changing and deleting, while readers page the feed
+// and streams follow it on both: every reader and every stream must see
+// exactly the feed as it finally stands, each change once, in order.
+func TestTheFeedHasNoGapsWithWritersOnTwoServers(t *testing.T) {
+	bin, url := serverBinary(t), pgtest.URL(t)
+	_, a := startBinary(t, bin, url)
+	_, b := startBinary(t, bin, url)
+	servers := []string{a, b}
+	creds := pgKey(t, bin, url, "Acme")
+
+	streams := make([]<-chan string, 0, 2)
+	for _, u := range servers {
+		req, _ := http.NewRequest(http.MethodGet, u+"/v1/tasks/changes/stream", nil)
+		req.Header.Set(access.AccessKeyHeader, creds.AccessKey)
+		req.Header.Set(access.SecretKeyHeader, creds.SecretKey)
+		req.Header.Set("Last-Event-ID", "0")
+		streams = append(streams, eventStream(t, req))
+	}
+
+	var (
+		writing  atomic.Bool
+		wg       sync.WaitGroup
+		pagersWg sync.WaitGroup
+		paged    = make([][]int64, len(servers))
+	)
+	writing.Store(true)
+	for i, u := range servers {
+		pagersWg.Add(1)
+		go func() { // a reader that keeps asking for what is new
+			defer pagersWg.Done()
+			var after int64
+			for writing.Load() {
+				seqs, _ := feedSeqs(t, u, creds, after)
+				paged[i] = append(paged[i], seqs...)
+				if len(seqs) > 0 {
+					after = seqs[len(seqs)-1]
+				}
+			}
+			seqs, _ := feedSeqs(t, u, creds, after)
+			paged[i] = append(paged[i], seqs...)
+		}()
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u := servers[w%2]
+			for i := 0; time.Now().Before(deadline); i++ {
+				created := createTask(t, u, creds, fmt.Sprintf("writer %d task %d", w, i))
+				id := int(created["activity_id"].(float64))
+				switch i % 3 {
+				case 1:
+					do(t, http.MethodPatch, fmt.Sprintf("%s/v1/tasks/%d", servers[(w+1)%2], id), "application/json",
+						`{"status":2}`, auth(creds)...)
+				case 2:
+					do(t, http.MethodDelete, fmt.Sprintf("%s/v1/tasks/%d", u, id), "", "", auth(creds)...)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	writing.Store(false)
+	pagersWg.Wait()
+
+	want, head := feedSeqs(t, a, creds, 0)
+	if len(want) < 100 || want[len(want)-1] != head {
+		t.Fatalf("the feed holds %d changes, head %d: the writers wrote too little to test", len(want), head)
+	}
+	for i, got := range paged {
+		if !slices.Equal(got, want) {
+			t.Errorf("a reader paging server %d saw %d changes, want the feed's %d in order (first difference at %d)",
+				i, len(got), len(want), firstDifference(got, want))
+		}
+	}
+	for i, events := range streams {
+		var got []int64
+		for len(got) < len(want) {
+			select {
+			case data := <-events:
+				var c struct {
+					Seq int64 `json:"seq"`
+				}
+				if err := json.Unmarshal([]byte(data), &c); err != nil {
+					t.Fatalf("stream on server %d: %q: %v", i, data, err)
+				}
+				got = append(got, c.Seq)
+			case <-time.After(5 * time.Second):
+				t.Fatalf("the stream on server %d stopped after %d of %d changes", i, len(got), len(want))
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("the stream on server %d sent %d changes, want the feed's %d in order (first difference at %d)",
+				i, len(got), len(want), firstDifference(got, want))
+		}
+	}
+	t.Logf("%d changes written through two servers; two readers and two streams saw each once, in order", len(want))
+}
+
+func firstDifference(a, b []int64) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
 }
