@@ -255,7 +255,8 @@ func TestAPostgreSQLRestartFailsRequestsCleanlyAndLosesNoAcknowledgedWrite(t *te
 	cluster := pgtest.NewCluster(t)
 	bin := serverBinary(t)
 	creds := pgKey(t, bin, cluster.URL(), "Acme")
-	_, url := startBinary(t, bin, cluster.URL())
+	// A rate limit, so that the shared token bucket meets the outage too.
+	_, url := startBinary(t, bin, cluster.URL(), "--rate-limit", "10000")
 
 	var (
 		mu       sync.Mutex
@@ -311,6 +312,16 @@ func TestAPostgreSQLRestartFailsRequestsCleanlyAndLosesNoAcknowledgedWrite(t *te
 		t.Errorf("/readyz with the database down: %d, want 503", res.StatusCode)
 	}
 	time.Sleep(700 * time.Millisecond)
+	for _, path := range []string{"/v1/tasks?limit=1", "/v1/tasks/1", "/v1/tasks/changes"} {
+		res, body := do(t, http.MethodGet, url+path, "", "", auth(creds)...)
+		if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `"success":false`) {
+			t.Errorf("GET %s with the database down: %d %s, want 503 with the error envelope", path, res.StatusCode, body)
+		}
+	}
+	res, body := do(t, http.MethodPost, url+"/query", "application/json", `{"query":"{ tasks { totalRecords } }"}`, auth(creds)...)
+	if !strings.Contains(string(body), "SERVICE_UNAVAILABLE") {
+		t.Errorf("a GraphQL query with the database down: %d %s, want the error SERVICE_UNAVAILABLE", res.StatusCode, body)
+	}
 	cluster.Start()
 	restarted := time.Now()
 	waitFor(t, "the server serving again", func() bool {

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -24,7 +23,7 @@ func (s *Store) TaskConnection(ctx context.Context, p task.ConnectionParams) (ta
 	}
 	conn, err := s.connectionPage(ctx, org, q)
 	if err != nil {
-		return task.Connection{}, fmt.Errorf("task connection: %w", err)
+		return task.Connection{}, fail(err, "task connection")
 	}
 	return conn, nil
 }

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -41,7 +40,7 @@ func (s *Store) Task(ctx context.Context, id int) (task.Task, error) {
 		return task.Task{}, task.NotFound()
 	}
 	if err != nil {
-		return task.Task{}, fmt.Errorf("get task %d: %w", id, err)
+		return task.Task{}, fail(err, "get task %d", id)
 	}
 	return t, nil
 }
@@ -66,7 +65,7 @@ func (s *Store) ListTasks(ctx context.Context, p task.ListParams) (task.Page, er
 		s.keepTotal(l)
 	}
 	if err != nil {
-		return task.Page{}, fmt.Errorf("list tasks: %w", err)
+		return task.Page{}, fail(err, "list tasks")
 	}
 	return page, nil
 }
