@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,14 +35,23 @@ var _ feed.Reader = (*Store)(nil)
 // reader's snapshot that holds seq S holds every seq below it. This
 // holds however many servers write, since the lock is the database's.
 //
-// The price is that an organisation's writes commit one at a time, each
-// waiting for the previous commit's flush. So the lock is taken as late
-// as a write can: after its task's row and its Idempotency-Key's outcome
-// are written, with nothing after it but the change, the counts, the
-// notification and the commit, all sent in the same batch, so that the
-// lock is never held across a round trip to the server. Organisations
-// do not wait for each other.
-//
+// The price is that an organisation's commits cannot share a flush:
+// each holds the lock until its own flush is done. So a server commits
+// its writes in groups (writer.go): the writes that arrive while a
+// commit is under way run in one transaction, which takes the
+// organisation's seqs one after another, holding the row once, so that
+// one flush commits the lot. Seqs stay consecutive and visible in order:
+// the group's changes of an organisation become visible together, at
+// its commit, and a group that rolls back gives all its seqs back.
+// And the lock is taken as late as a group can: after every write's task
+// row and Idempotency-Key outcome, with nothing after it but the
+// changes, the counts, the notification and the commit, all sent in the
+// same batch, so that the lock is never held across a round trip to the
+// server. A group takes the rows of several organisations in id order,
+// so that two servers' groups never wait for each other's in a cycle.
+// Organisations never wait for each other's locks; the writes of all of
+// them that reach one server share its groups' flushes.
+
 // head_seq is also the organisation's head as a reader reports it: it
 // moves in the same transaction as the change it numbers.
 
@@ -54,14 +62,14 @@ const recordChange = `WITH next AS (
 	INSERT INTO task_changes (organisation_id, seq, type, task_id, at, fields, task)
 	SELECT $1, head_seq, $2, $3, $4, $5, $6 FROM next`
 
-// notify is notifyChanged's statement, for a write sent as one batch.
+// notify is notifyChanged's statement, for a group's batch: one per
+// organisation per group, however many of its changes the group records.
 const notify = "SELECT pg_notify('" + changedChannel + "', $1)"
 
-// queueRecord queues, as the last writes of a transaction, the change a
-// write made and the notification that wakes followers on every server
-// once it commits. t is the task after the change (for a delete, as it
-// was); at is the write's time.
-func queueRecord(b *pgx.Batch, org int, typ feed.Type, t task.Task, fields []string, at task.DateTime) {
+// queueChange queues the change a write made, under the organisation's
+// next seq. t is the task after the change (for a delete, as it was); at
+// is the write's time.
+func queueChange(b *pgx.Batch, org int, typ feed.Type, t task.Task, fields []string, at task.DateTime) {
 	if fields == nil {
 		fields = []string{}
 	}
@@ -70,7 +78,6 @@ func queueRecord(b *pgx.Batch, org int, typ feed.Type, t task.Task, fields []str
 		snap = snapshot.Append(nil, t)
 	}
 	b.Queue(recordChange, org, int16(typ), t.ID, at.Time(), fields, snap)
-	b.Queue(notify, strconv.Itoa(org))
 }
 
 // readChanges reads the organisation's head, what retention removed, and

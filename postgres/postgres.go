@@ -56,6 +56,13 @@ type Store struct {
 	// lists keeps what list reads learn per write version (count.go).
 	lists listCaches
 
+	// writes go to the one writer, which commits them in groups
+	// (writer.go).
+	writes     chan writeRequest
+	writerDone chan struct{}
+	closeMu    sync.RWMutex // read-held to send on writes, held to close it
+	closed     bool
+
 	listenCtx  context.Context
 	stopListen context.CancelFunc
 	listenDone chan struct{}
@@ -90,16 +97,24 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{pool: pool, cursor: task.NewCursorCodec(secret), Now: time.Now,
-		listenDone: make(chan struct{})}
+		listenDone: make(chan struct{}),
+		writes:     make(chan writeRequest, maxGroup), writerDone: make(chan struct{})}
 	s.listenCtx, s.stopListen = context.WithCancel(context.Background())
 	go s.listen()
+	go s.groupWriter()
 	return s, nil
 }
 
-// Close stops listening and closes the pool once queries under way end.
-// Closing twice is harmless.
+// Close waits for the writes already queued to commit, stops listening
+// and closes the pool once queries under way end. Closing twice is
+// harmless.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.closeMu.Lock()
+		s.closed = true
+		close(s.writes)
+		s.closeMu.Unlock()
+		<-s.writerDone
 		s.stopListen()
 		<-s.listenDone
 		s.pool.Close()

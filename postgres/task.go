@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -11,26 +10,33 @@ import (
 	"tasksapi/task"
 )
 
-// Writes of tasks. Each write is one transaction sent as few pipelined
-// batches as it can be: a create is two round trips (its id, then the
-// whole transaction), a change or a delete two (the locked read, then the
-// writes and the commit). Within a transaction the statements come in
-// one order, so that no two writes can wait for each other in a cycle:
+// Writes of tasks. Each write is handed to the server's writer
+// (writer.go), which runs it in one transaction with the writes that
+// arrived beside it, sent as at most two pipelined batches: the tasks
+// the group's changes and deletes read, then every write's statements
+// and the commit. A create takes its id first, on its own. Within a
+// group's transaction the statements come in one order, so that no two
+// groups, of this server or another, can wait for each other in a cycle:
 //
-//  1. the task's own row (insert, update or delete; a change or delete
-//     locked it when it read it);
-//  2. the Idempotency-Key's outcome (idempotency.go), which may wait for
-//     another transaction keeping the same key;
-//  3. the organisation's next seq and the change (feed.go): from here on
-//     the organisation's row is locked until the commit, so nothing after
-//     it may wait for another write;
-//  4. the counts of the organisation's tasks (taskcounts.go), whose rows only
-//     ever change under that lock, so they are never waited for apart;
-//  5. the notification, and the commit.
+//  1. the tasks the changes and deletes apply to, read and locked in one
+//     statement, in id order (writer.go);
+//  2. each write's own row (insert, update or delete), and its
+//     Idempotency-Key's outcome (idempotency.go), which may wait for
+//     another transaction keeping the same key: two groups keeping two
+//     keys in opposite orders deadlock, and PostgreSQL ends one, whose
+//     writes are then each tried alone;
+//  3. each organisation's part, in id order: its next seqs and the
+//     changes (feed.go), from which on the organisation's row is locked
+//     until the commit, so nothing after it may wait for another write;
+//     the counts of its tasks (taskcounts.go), whose rows only ever
+//     change under that lock, so they are never waited for apart; its
+//     notification;
+//  4. the commit.
 //
-// A write, once sent, runs under a context the client's going away does
-// not cancel: cancelling a statement in flight leaves its outcome unknown
-// and costs the pool its connection.
+// A write, once queued, is carried out whether or not its client waits:
+// its group runs under a context of its own, as cancelling a statement
+// in flight would leave its outcome unknown, and the other writes of
+// the group with it.
 
 // insertTask is the SQL of a new task, with the id it was given.
 const insertTask = `INSERT INTO tasks (id, organisation_id, title, title_fold, status, priority,
@@ -69,17 +75,16 @@ func (s *Store) CreateTask(ctx context.Context, in task.CreateInput) (task.Task,
 	if err := s.pool.QueryRow(ctx, nextTaskID).Scan(&t.ID); err != nil {
 		return task.Task{}, fail(err, "create task")
 	}
-	b := &pgx.Batch{}
-	queueInsert(b, org, t)
-	if err := queueKeep(b, claim, t); err != nil {
+	err = s.commit(ctx, writeRequest{org: org, write: func(g *groupTx) error {
+		queueInsert(g.b, org, t)
+		if err := queueKeep(g.b, claim, t); err != nil {
+			return err
+		}
+		g.record(org, feed.Created, t, nil, t.CreatedAt, countsOf(t, 1))
+		return nil
+	}})
+	if err != nil {
 		return task.Task{}, fail(err, "create task")
-	}
-	queueRecord(b, org, feed.Created, t, nil, t.CreatedAt)
-	queueCounts(b, org, countsOf(t, 1))
-	// No BEGIN: the statements of one batch run in one implicit
-	// transaction, committed at its end, or undone whole by any failure.
-	if err := sendAll(context.WithoutCancel(ctx), s.pool, b); err != nil {
-		return task.Task{}, fail(keyTakenOr(err), "create task")
 	}
 	kept(claim)
 	return t, nil
@@ -89,8 +94,8 @@ func (s *Store) CreateTask(ctx context.Context, in task.CreateInput) (task.Task,
 // its version. The task is read locked, changed by the domain's rules
 // (task.Task.Apply) and written in one transaction, so no other write
 // comes between the read and the write: of two changes conditional on
-// the same version, the second waits for the first, then finds its
-// version.
+// the same version, the second waits for the first (or follows it in
+// its group), then finds its version.
 func (s *Store) UpdateTask(ctx context.Context, id int, in task.UpdateInput, expect task.Expect) (task.Task, error) {
 	org, err := organisation(ctx)
 	if err != nil {
@@ -98,7 +103,7 @@ func (s *Store) UpdateTask(ctx context.Context, id int, in task.UpdateInput, exp
 	}
 	claim := claimOf(ctx)
 	var t task.Task
-	err = s.change(ctx, org, id, expect, func(old task.Task, b *pgx.Batch) error {
+	err = s.change(ctx, org, id, expect, func(old task.Task, g *groupTx) error {
 		var fields []string
 		var err error
 		t, fields, err = old.Apply(in, task.NewDateTime(s.Now()))
@@ -106,14 +111,13 @@ func (s *Store) UpdateTask(ctx context.Context, id int, in task.UpdateInput, exp
 			return err
 		}
 		if len(fields) > 0 {
-			queueUpdate(b, t)
+			queueUpdate(g.b, t)
 		}
-		if err := queueKeep(b, claim, t); err != nil {
+		if err := queueKeep(g.b, claim, t); err != nil {
 			return err
 		}
 		if len(fields) > 0 {
-			queueRecord(b, org, feed.Updated, t, fields, t.UpdatedAt)
-			queueCounts(b, org, append(countsOf(old, -1), countsOf(t, 1)...))
+			g.record(org, feed.Updated, t, fields, t.UpdatedAt, append(countsOf(old, -1), countsOf(t, 1)...))
 		}
 		return nil
 	})
@@ -134,14 +138,13 @@ func (s *Store) DeleteTask(ctx context.Context, id int, expect task.Expect) (tas
 	}
 	claim := claimOf(ctx)
 	var t task.Task
-	err = s.change(ctx, org, id, expect, func(old task.Task, b *pgx.Batch) error {
+	err = s.change(ctx, org, id, expect, func(old task.Task, g *groupTx) error {
 		t = old
-		b.Queue("DELETE FROM tasks WHERE id = $1", t.ID)
-		if err := queueKeep(b, claim, t); err != nil {
+		g.b.Queue("DELETE FROM tasks WHERE id = $1", t.ID)
+		if err := queueKeep(g.b, claim, t); err != nil {
 			return err
 		}
-		queueRecord(b, org, feed.Deleted, t, nil, task.NewDateTime(s.Now()))
-		queueCounts(b, org, countsOf(t, -1))
+		g.record(org, feed.Deleted, t, nil, task.NewDateTime(s.Now()), countsOf(t, -1))
 		return nil
 	})
 	if err != nil {
@@ -151,50 +154,22 @@ func (s *Store) DeleteTask(ctx context.Context, id int, expect task.Expect) (tas
 	return t, nil
 }
 
-// change runs a change or a delete of org's task id in one transaction,
-// on one connection, in two round trips: the first begins and reads the
-// task, locked against other writes until the commit; write then queues
-// the statements of the change (nothing, when it alters nothing), and the
-// second sends them with the commit. A refusal, of expect or of write,
-// rolls back before anything is written.
-func (s *Store) change(ctx context.Context, org, id int, expect task.Expect, write func(old task.Task, b *pgx.Batch) error) (err error) {
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release() // a connection left in a transaction is closed, not reused
-	defer func() {
-		if err != nil && conn.Conn().PgConn().TxStatus() != 'I' {
-			conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+// change runs a change or a delete of org's task id in the writer's next
+// group: the group reads the task locked against other writes until its
+// commit; write then queues the statements of the change (nothing, when
+// it alters nothing) on the task as the group has it. A refusal, of
+// expect or of write, comes before anything is queued.
+func (s *Store) change(ctx context.Context, org, id int, expect task.Expect, write func(old task.Task, g *groupTx) error) error {
+	return s.commit(ctx, writeRequest{org: org, task: id, write: func(g *groupTx) error {
+		old, ok := g.task(org, id)
+		if !ok {
+			return task.NotFound()
 		}
-	}()
-	read := &pgx.Batch{}
-	read.Queue("BEGIN")
-	read.Queue("SELECT "+taskColumns+" FROM tasks WHERE organisation_id = $1 AND id = $2 FOR UPDATE", org, id)
-	br := conn.SendBatch(ctx, read)
-	_, err = br.Exec()
-	var old task.Task
-	if err == nil {
-		old, err = newTaskScanner().scan(br.QueryRow())
-	}
-	if closeErr := br.Close(); err == nil {
-		err = closeErr
-	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return task.NotFound()
-	}
-	if err != nil {
-		return err
-	}
-	if err := expect.Check(old.Version); err != nil {
-		return err
-	}
-	b := &pgx.Batch{}
-	if err := write(old, b); err != nil {
-		return err
-	}
-	b.Queue("COMMIT")
-	return keyTakenOr(sendAll(context.WithoutCancel(ctx), conn, b))
+		if err := expect.Check(old.Version); err != nil {
+			return err
+		}
+		return write(old, g)
+	}})
 }
 
 // batchSender is a pool or a connection.

@@ -8,8 +8,10 @@ import (
 
 // The exact totals: task_counts holds how many of an organisation's tasks
 // have each status and priority, and task_counts_by_user the same for
-// each assignee. Every write moves them in its own transaction, so a
-// total read from them is exact at any snapshot.
+// each assignee. Every write moves them in the transaction that stores
+// it (its group's: the steps of a group's writes of one organisation are
+// summed into one statement), so a total read from them is exact at any
+// snapshot.
 //
 // They are moved by statements of the write rather than by triggers, so
 // that they come after the organisation's row is locked for the write's
