@@ -21,7 +21,7 @@ func (s *Store) TaskConnection(ctx context.Context, p task.ConnectionParams) (ta
 	if err != nil {
 		return task.Connection{}, err
 	}
-	conn, err := s.connectionPage(ctx, org, q)
+	conn, err := read(ctx, s, func() (task.Connection, error) { return s.connectionPage(ctx, org, q) })
 	if err != nil {
 		return task.Connection{}, fail(err, "task connection")
 	}

@@ -48,3 +48,20 @@ func unreachable(err error) bool {
 	return errors.As(err, &connectErr) || errors.As(err, &netErr) || pgconn.SafeToRetry(err) ||
 		errors.Is(err, net.ErrClosed)
 }
+
+// read runs a read, and runs it once more when it failed because its
+// connection was lost. After the database restarts, every connection the
+// pool kept is dead, and each would otherwise fail a request before the
+// pool found out: so the pool lets them all go first, and the read runs
+// again on a new one. Only reads are run again this way: a read that did
+// reach the database changed nothing. A write whose connection was lost
+// may have committed, so it is answered as unavailable instead, for the
+// client to retry (safely, with an Idempotency-Key).
+func read[T any](ctx context.Context, s *Store, f func() (T, error)) (T, error) {
+	v, err := f()
+	if err != nil && ctx.Err() == nil && unreachable(err) {
+		s.pool.Reset()
+		return f()
+	}
+	return v, err
+}

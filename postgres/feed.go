@@ -96,7 +96,7 @@ func (s *Store) Changes(ctx context.Context, q feed.Query) (feed.Page, error) {
 	if err != nil {
 		return feed.Page{}, err
 	}
-	page, err := s.changes(ctx, org, q)
+	page, err := read(ctx, s, func() (feed.Page, error) { return s.changes(ctx, org, q) })
 	if err != nil {
 		return feed.Page{}, fail(err, "read changes")
 	}

@@ -109,9 +109,11 @@ func (s *Store) RevokeKey(ctx context.Context, accessKey string) error {
 
 // KeyByAccessKey finds the key with the given access key.
 func (s *Store) KeyByAccessKey(ctx context.Context, accessKey string) (access.StoredKey, error) {
-	var k access.StoredKey
-	err := s.pool.QueryRow(ctx, `SELECT id, organisation_id, secret_hash, revoked_at IS NOT NULL
-		FROM api_keys WHERE access_key = $1`, accessKey).Scan(&k.ID, &k.OrganisationID, &k.SecretHash, &k.Revoked)
+	k, err := read(ctx, s, func() (k access.StoredKey, err error) {
+		err = s.pool.QueryRow(ctx, `SELECT id, organisation_id, secret_hash, revoked_at IS NOT NULL
+			FROM api_keys WHERE access_key = $1`, accessKey).Scan(&k.ID, &k.OrganisationID, &k.SecretHash, &k.Revoked)
+		return k, err
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return access.StoredKey{}, &task.Error{Code: task.CodeNotFound, Message: "no such key"}
 	}

@@ -34,8 +34,10 @@ func (s *Store) Task(ctx context.Context, id int) (task.Task, error) {
 	if err != nil {
 		return task.Task{}, err
 	}
-	row := s.pool.QueryRow(ctx, "SELECT "+taskColumns+" FROM tasks WHERE organisation_id = $1 AND id = $2", org, id)
-	t, err := newTaskScanner().scan(row)
+	t, err := read(ctx, s, func() (task.Task, error) {
+		row := s.pool.QueryRow(ctx, "SELECT "+taskColumns+" FROM tasks WHERE organisation_id = $1 AND id = $2", org, id)
+		return newTaskScanner().scan(row)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return task.Task{}, task.NotFound()
 	}
@@ -56,14 +58,14 @@ func (s *Store) ListTasks(ctx context.Context, p task.ListParams) (task.Page, er
 	if err != nil {
 		return task.Page{}, err
 	}
-	var page task.Page
-	if fromLandmark(q) {
-		page, err = s.deepPage(ctx, org, q)
-	} else {
-		var l list
-		page, l, err = s.listPage(ctx, org, q, start{skip: q.Offset()}, nil)
+	page, err := read(ctx, s, func() (task.Page, error) {
+		if fromLandmark(q) {
+			return s.deepPage(ctx, org, q)
+		}
+		page, l, err := s.listPage(ctx, org, q, start{skip: q.Offset()}, nil)
 		s.keepTotal(l)
-	}
+		return page, err
+	})
 	if err != nil {
 		return task.Page{}, fail(err, "list tasks")
 	}
