@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -240,16 +242,31 @@ func (s *Store) WebhookState(ctx context.Context, id int) (webhook.State, error)
 // an attempt of a webhook deleted meanwhile.
 const foreignKeyViolation = "23503"
 
-// RecordAttempt records an attempt and moves the webhook on, in one
+// RecordAttempt records attempts and moves the webhook on, in one
 // transaction: the cursor moves past a change only with the record of the
 // attempt that delivered it, so after a crash the change is either
 // recorded as delivered or sent again. The webhook moves only while it is
-// at generation and, for an attempt made under a lease, while its server
+// at generation and, for attempts made under a lease, while their server
 // still holds the lease: a server that lost it has been followed by
-// another, whose progress is the one that counts.
-func (s *Store) RecordAttempt(ctx context.Context, id int, generation int64, a webhook.Attempt) (webhook.State, error) {
-	var st webhook.State
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+// another, whose progress is the one that counts. A run of attempts costs
+// a few statements whatever its length: one insert of the newest kept,
+// one trim, one update (see webhook.OutcomeOf).
+func (s *Store) RecordAttempt(ctx context.Context, id int, generation int64, attempts ...webhook.Attempt) (webhook.State, error) {
+	if len(attempts) == 0 {
+		return s.WebhookState(ctx, id)
+	}
+	kept, o := webhook.Kept(attempts), webhook.OutcomeOf(attempts)
+	holder := attempts[len(attempts)-1].Holder
+	var insert strings.Builder
+	insert.WriteString("INSERT INTO webhook_deliveries (webhook_id, seq, attempt, at, status_code, error, duration_ms) VALUES ")
+	args := make([]any, 0, 1+6*len(kept))
+	args = append(args, id)
+	for i, a := range kept {
+		if i > 0 {
+			insert.WriteByte(',')
+		}
+		n := len(args)
+		fmt.Fprintf(&insert, "($1, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6)
 		var status *int
 		var reason *string
 		if a.StatusCode != 0 {
@@ -258,8 +275,24 @@ func (s *Store) RecordAttempt(ctx context.Context, id int, generation int64, a w
 		if a.Error != "" {
 			reason = &a.Error
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO webhook_deliveries (webhook_id, seq, attempt, at, status_code, error, duration_ms)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, a.Seq, a.Number, utcSecond(a.At), status, reason, a.Duration.Milliseconds())
+		args = append(args, a.Seq, a.Number, utcSecond(a.At), status, reason, a.Duration.Milliseconds())
+	}
+	var seq, next *int64
+	var since *time.Time
+	if o.Delivered {
+		seq = &o.DeliveredSeq
+	}
+	if !o.NextAttempt.IsZero() {
+		ms := o.NextAttempt.UnixMilli()
+		next = &ms
+	}
+	if o.FailingSince != nil {
+		at := utcSecond(*o.FailingSince)
+		since = &at
+	}
+	var st webhook.State
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, insert.String(), args...)
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == foreignKeyViolation {
 			return webhook.NotFound() // deleted meanwhile: nothing to keep
@@ -272,23 +305,19 @@ func (s *Store) RecordAttempt(ctx context.Context, id int, generation int64, a w
 			id, webhook.KeptDeliveries); err != nil {
 			return err
 		}
-		const current = ` WHERE id = $1 AND generation = $2 AND ($3 = '' OR lease_owner = $3)`
-		if a.Delivered() {
-			_, err = tx.Exec(ctx, `UPDATE webhooks SET last_delivered_seq = $4, attempts = 0, next_attempt_at = NULL,
-				failing_since = NULL`+current, id, generation, a.Holder, a.Seq)
-		} else {
-			_, err = tx.Exec(ctx, `UPDATE webhooks SET attempts = $4, next_attempt_at = $5,
-				failing_since = coalesce(failing_since, $6), enabled = enabled AND NOT $7`+current,
-				id, generation, a.Holder, a.Number, a.NextAttempt.UnixMilli(), utcSecond(a.At), a.Disable)
-		}
-		if err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE webhooks SET last_delivered_seq = coalesce($4::bigint, last_delivered_seq),
+			attempts = $5, next_attempt_at = $6,
+			failing_since = CASE WHEN $4::bigint IS NULL THEN coalesce(failing_since, $7) ELSE $7 END,
+			enabled = enabled AND NOT $8
+			WHERE id = $1 AND generation = $2 AND ($3 = '' OR lease_owner = $3)`,
+			id, generation, holder, seq, o.Attempts, next, since, o.Disable); err != nil {
 			return err
 		}
 		st, err = scanWebhook(tx.QueryRow(ctx, "SELECT "+webhookColumns+webhookFrom+" WHERE w.id = $1", id))
 		return err
 	})
 	if err != nil {
-		return webhook.State{}, fail(err, "record an attempt of webhook %d", id)
+		return webhook.State{}, fail(err, "record attempts of webhook %d", id)
 	}
 	return st, nil
 }

@@ -304,11 +304,34 @@ func (s *Store) WebhookState(ctx context.Context, id int) (webhook.State, error)
 	return st, nil
 }
 
-// RecordAttempt records an attempt and moves the webhook on, in one
+// RecordAttempt records attempts and moves the webhook on, in one
 // transaction: the cursor moves past a change only with the record of the
 // attempt that delivered it, so after a crash the change is either
-// recorded as delivered or sent again.
-func (s *Store) RecordAttempt(ctx context.Context, id int, generation int64, a webhook.Attempt) (webhook.State, error) {
+// recorded as delivered or sent again. A run of attempts costs a few
+// statements whatever its length: one insert of the newest kept, one trim,
+// one update (see webhook.OutcomeOf).
+func (s *Store) RecordAttempt(ctx context.Context, id int, generation int64, attempts ...webhook.Attempt) (webhook.State, error) {
+	if len(attempts) == 0 {
+		return s.WebhookState(ctx, id)
+	}
+	kept, o := webhook.Kept(attempts), webhook.OutcomeOf(attempts)
+	insert := make([]byte, 0, 100+16*len(kept))
+	insert = append(insert, "INSERT INTO webhook_deliveries (webhook_id, seq, attempt, at, status_code, error, duration_ms) VALUES "...)
+	args := make([]any, 0, 7*len(kept))
+	for i, a := range kept {
+		if i > 0 {
+			insert = append(insert, ',')
+		}
+		insert = append(insert, "(?, ?, ?, ?, ?, ?, ?)"...)
+		var status, reason any
+		if a.StatusCode != 0 {
+			status = a.StatusCode
+		}
+		if a.Error != "" {
+			reason = a.Error
+		}
+		args = append(args, id, a.Seq, a.Number, stamp(a.At), status, reason, a.Duration.Milliseconds())
+	}
 	var st webhook.State
 	err := s.commit(ctx, 0, func(ctx context.Context, tx *sql.Tx) error {
 		var current int64
@@ -319,15 +342,7 @@ func (s *Store) RecordAttempt(ctx context.Context, id int, generation int64, a w
 		if err != nil {
 			return err
 		}
-		var status, reason any
-		if a.StatusCode != 0 {
-			status = a.StatusCode
-		}
-		if a.Error != "" {
-			reason = a.Error
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (webhook_id, seq, attempt, at, status_code, error, duration_ms)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, id, a.Seq, a.Number, stamp(a.At), status, reason, a.Duration.Milliseconds()); err != nil {
+		if _, err := tx.ExecContext(ctx, string(insert), args...); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE webhook_id = `+bound+` AND id <=
@@ -336,15 +351,20 @@ func (s *Store) RecordAttempt(ctx context.Context, id int, generation int64, a w
 			return err
 		}
 		if current == generation {
-			if a.Delivered() {
-				_, err = tx.ExecContext(ctx, `UPDATE webhooks SET last_delivered_seq = ?, attempts = 0, next_attempt_at = NULL,
-					failing_since = NULL WHERE id = `+bound, a.Seq, id)
-			} else {
-				_, err = tx.ExecContext(ctx, `UPDATE webhooks SET attempts = ?, next_attempt_at = ?,
-					failing_since = coalesce(failing_since, ?), enabled = enabled AND NOT ? WHERE id = `+bound,
-					a.Number, a.NextAttempt.UnixMilli(), stamp(a.At), a.Disable, id)
+			var seq, next, since any
+			if o.Delivered {
+				seq = o.DeliveredSeq
 			}
-			if err != nil {
+			if !o.NextAttempt.IsZero() {
+				next = o.NextAttempt.UnixMilli()
+			}
+			if o.FailingSince != nil {
+				since = stamp(*o.FailingSince)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET last_delivered_seq = coalesce(?1, last_delivered_seq),
+				attempts = ?2, next_attempt_at = ?3,
+				failing_since = CASE WHEN ?1 IS NULL THEN coalesce(failing_since, ?4) ELSE ?4 END,
+				enabled = enabled AND NOT ?5 WHERE id = ?6`, seq, o.Attempts, next, since, o.Disable, id); err != nil {
 				return err
 			}
 		}
@@ -352,7 +372,7 @@ func (s *Store) RecordAttempt(ctx context.Context, id int, generation int64, a w
 		return err
 	})
 	if err != nil {
-		return webhook.State{}, refusalOr(err, "record an attempt of webhook %d", id)
+		return webhook.State{}, refusalOr(err, "record attempts of webhook %d", id)
 	}
 	return st, nil
 }

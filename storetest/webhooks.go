@@ -19,6 +19,8 @@ var webhookTests = []test{
 	{"AWebhookOfAnotherOrganisationIsNotFound", aWebhookOfAnotherOrganisationIsNotFound},
 	{"RecordingAttemptsMovesTheWebhookOn", recordingAttemptsMovesTheWebhookOn},
 	{"TheNewestHundredAttemptsOfAWebhookAreKept", theNewestHundredAttemptsOfAWebhookAreKept},
+	{"ARunOfAttemptsRecordedAtOnceIsAsEachInTurn", aRunOfAttemptsRecordedAtOnceIsAsEachInTurn},
+	{"ARunOfAttemptsKeepsTheNewestHundred", aRunOfAttemptsKeepsTheNewestHundred},
 	{"EnablingAWebhook", enablingAWebhook},
 	{"ReplayingAWebhookMovesItsCursorBack", replayingAWebhookMovesItsCursorBack},
 	{"DeletingAWebhookRemovesItsAttempts", deletingAWebhookRemovesItsAttempts},
@@ -44,9 +46,9 @@ func mustState(t *testing.T, s store.Store, id int) webhook.State {
 	return st
 }
 
-func mustRecord(t *testing.T, s store.Store, st webhook.State, a webhook.Attempt) webhook.State {
+func mustRecord(t *testing.T, s store.Store, st webhook.State, a ...webhook.Attempt) webhook.State {
 	t.Helper()
-	next, err := s.RecordAttempt(t.Context(), st.ID, st.Generation, a)
+	next, err := s.RecordAttempt(t.Context(), st.ID, st.Generation, a...)
 	if err != nil {
 		t.Fatalf("RecordAttempt(%+v): %v", a, err)
 	}
@@ -268,6 +270,177 @@ func theNewestHundredAttemptsOfAWebhookAreKept(t *testing.T, h Harness) {
 	}
 	if got, _ := s.WebhookDeliveries(acme, w.ID, 3); len(got) != 3 || got[0].Attempt != 130 {
 		t.Errorf("the first 3 are %+v, want the newest 3", got)
+	}
+}
+
+// aRunOfAttemptsRecordedAtOnceIsAsEachInTurn records runs of attempts in
+// one call on one webhook and one at a time on another: both must end
+// alike, and list the same attempts.
+func aRunOfAttemptsRecordedAtOnceIsAsEachInTurn(t *testing.T, h Harness) {
+	at := BaseTime.UTC().Truncate(time.Second)
+	ok := func(seq int64, n int, after time.Duration) webhook.Attempt {
+		return webhook.Attempt{Seq: seq, Number: n, At: at.Add(after), StatusCode: 204, Duration: time.Millisecond}
+	}
+	failed := func(seq int64, n int, after time.Duration, disable bool) webhook.Attempt {
+		return webhook.Attempt{Seq: seq, Number: n, At: at.Add(after), StatusCode: 503, Error: "the endpoint answered 503",
+			NextAttempt: at.Add(after + time.Minute), Disable: disable, Duration: 2 * time.Millisecond}
+	}
+	tests := []struct {
+		name string
+		// before is recorded first, one at a time on both webhooks.
+		before, run []webhook.Attempt
+		check       func(t *testing.T, start, st webhook.State)
+	}{
+		{"deliveries move the cursor past the last", nil, []webhook.Attempt{ok(3, 1, 0), ok(4, 1, time.Second), ok(5, 1, 2*time.Second)},
+			func(t *testing.T, start, st webhook.State) {
+				if st.LastDeliveredSeq != 5 || st.Attempts != 0 || st.FailingSince != nil || !st.NextAttempt.IsZero() {
+					t.Errorf("after three deliveries: %+v", st)
+				}
+			}},
+		{"deliveries then a failure: the cursor past the last delivered, the failure scheduled", nil,
+			[]webhook.Attempt{ok(3, 1, 0), ok(4, 1, time.Second), failed(5, 1, 2*time.Second, false)},
+			func(t *testing.T, start, st webhook.State) {
+				if st.LastDeliveredSeq != 4 || st.Attempts != 1 || st.FailingSince == nil ||
+					!st.FailingSince.Time().Equal(at.Add(2*time.Second)) || !st.NextAttempt.Equal(at.Add(2*time.Second+time.Minute)) {
+					t.Errorf("after two deliveries and a failure: %+v", st)
+				}
+			}},
+		{"a webhook already failing keeps when it began", []webhook.Attempt{failed(3, 1, 0, false)},
+			[]webhook.Attempt{failed(3, 2, time.Second, false), failed(3, 3, 5*time.Second, false)},
+			func(t *testing.T, start, st webhook.State) {
+				if st.LastDeliveredSeq != start.LastDeliveredSeq || st.Attempts != 3 || st.FailingSince == nil ||
+					!st.FailingSince.Time().Equal(at) {
+					t.Errorf("after three failures: %+v, want failing since %v", st, at)
+				}
+			}},
+		{"a failing change delivered at last, then more: the failing is over", []webhook.Attempt{failed(3, 1, 0, false)},
+			[]webhook.Attempt{failed(3, 2, time.Second, false), ok(3, 3, 2*time.Second), ok(4, 1, 3*time.Second)},
+			func(t *testing.T, start, st webhook.State) {
+				if st.LastDeliveredSeq != 4 || st.Attempts != 0 || st.FailingSince != nil || !st.Enabled {
+					t.Errorf("after the failure passed: %+v", st)
+				}
+			}},
+		{"a delivery, then failures again: failing since the first of them", []webhook.Attempt{failed(3, 1, 0, false)},
+			[]webhook.Attempt{ok(3, 2, time.Second), failed(4, 1, 2*time.Second, false), failed(4, 2, 3*time.Second, false)},
+			func(t *testing.T, start, st webhook.State) {
+				if st.LastDeliveredSeq != 3 || st.Attempts != 2 || st.FailingSince == nil ||
+					!st.FailingSince.Time().Equal(at.Add(2*time.Second)) {
+					t.Errorf("after failing again: %+v", st)
+				}
+			}},
+		{"a failure told to disable disables", nil, []webhook.Attempt{ok(3, 1, 0), failed(4, 9, time.Second, true)},
+			func(t *testing.T, start, st webhook.State) {
+				if st.Enabled || st.LastDeliveredSeq != 3 {
+					t.Errorf("after a failure told to disable: %+v", st)
+				}
+			}},
+	}
+	s, _, _ := h.New(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			acme := OrgContext(t, s, tt.name)
+			atOnce := mustState(t, s, mustCreateWebhook(t, acme, s, "https://example.com/at-once").ID)
+			inTurn := mustState(t, s, mustCreateWebhook(t, acme, s, "https://example.com/in-turn").ID)
+			for _, a := range tt.before {
+				atOnce, inTurn = mustRecord(t, s, atOnce, a), mustRecord(t, s, inTurn, a)
+			}
+			start, inTurnID := atOnce, inTurn.ID
+			got, err := s.RecordAttempt(t.Context(), atOnce.ID, atOnce.Generation, tt.run...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range tt.run {
+				inTurn = mustRecord(t, s, inTurn, a)
+			}
+			tt.check(t, start, got)
+			if stored := mustState(t, s, atOnce.ID); !reflect.DeepEqual(stored, got) {
+				t.Errorf("RecordAttempt returned %+v, but the webhook is %+v", got, stored)
+			}
+			got.Webhook.ID, got.URL, inTurn.Webhook.ID, inTurn.URL = 0, "", 0, ""
+			got.Secret, inTurn.Secret = "", ""
+			if !reflect.DeepEqual(got, inTurn) {
+				t.Errorf("recorded at once the webhook is\n%+v\none at a time\n%+v", got, inTurn)
+			}
+			listed := func(id int) []webhook.Delivery {
+				ds, err := s.WebhookDeliveries(acme, id, 100)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range ds {
+					ds[i].ID = 0
+				}
+				return ds
+			}
+			if a, b := listed(atOnce.ID), listed(inTurnID); !reflect.DeepEqual(a, b) ||
+				len(a) != len(tt.before)+len(tt.run) || a[0].Seq != tt.run[len(tt.run)-1].Seq ||
+				a[0].Attempt != tt.run[len(tt.run)-1].Number {
+				t.Errorf("listed, recorded at once: %+v\none at a time: %+v", a, b)
+			}
+		})
+	}
+	t.Run("under an older generation they are recorded but move nothing", func(t *testing.T) {
+		acme := OrgContext(t, s, "stale")
+		MustCreate(t, acme, s, Simple(t, "before the webhook"))
+		w := mustCreateWebhook(t, acme, s, "https://example.com/hook")
+		gen := mustState(t, s, w.ID).Generation
+		if _, err := s.ReplayWebhook(acme, w.ID, 0); err != nil {
+			t.Fatal(err)
+		}
+		start := mustState(t, s, w.ID)
+		got, err := s.RecordAttempt(t.Context(), w.ID, gen, ok(start.LastDeliveredSeq+1, 1, 0), ok(start.LastDeliveredSeq+2, 1, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, start) {
+			t.Errorf("a stale run moved the webhook: %+v, was %+v", got, start)
+		}
+		if ds, _ := s.WebhookDeliveries(acme, w.ID, 100); len(ds) != 2 {
+			t.Errorf("%d attempts listed, want the 2 of the run", len(ds))
+		}
+	})
+	t.Run("of a deleted webhook they are refused as missing", func(t *testing.T) {
+		acme := OrgContext(t, s, "deleted")
+		w := mustCreateWebhook(t, acme, s, "https://example.com/hook")
+		if err := s.DeleteWebhook(acme, w.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.RecordAttempt(t.Context(), w.ID, 0, ok(1, 1, 0), ok(2, 1, 0))
+		WantCode(t, err, task.CodeNotFound)
+	})
+}
+
+// aRunOfAttemptsKeepsTheNewestHundred records a run longer than the
+// attempts kept after some recorded before.
+func aRunOfAttemptsKeepsTheNewestHundred(t *testing.T, h Harness) {
+	s, _, name := h.New(t)
+	acme := OrgContext(t, s, "Acme")
+	w := mustCreateWebhook(t, acme, s, "https://example.com/hook")
+	st := mustState(t, s, w.ID)
+	for seq := int64(1); seq <= 10; seq++ {
+		st = mustRecord(t, s, st, webhook.Attempt{Seq: seq, Number: 1, At: BaseTime, StatusCode: 200})
+	}
+	var run []webhook.Attempt
+	for seq := int64(11); seq <= 140; seq++ {
+		run = append(run, webhook.Attempt{Seq: seq, Number: 1, At: BaseTime, StatusCode: 200})
+	}
+	st = mustRecord(t, s, st, run...)
+	if st.LastDeliveredSeq != 140 {
+		t.Errorf("the cursor is at %d after the run, want 140", st.LastDeliveredSeq)
+	}
+	got, err := s.WebhookDeliveries(acme, w.ID, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != webhook.KeptDeliveries || got[0].Seq != 140 || got[len(got)-1].Seq != 41 {
+		t.Fatalf("kept %d attempts, want %d, newest first, seqs 140 to 41", len(got), webhook.KeptDeliveries)
+	}
+	for i, d := range got {
+		if d.Seq != int64(140-i) {
+			t.Fatalf("attempt %d listed is of seq %d, want %d: newest first, in the order made", i, d.Seq, 140-i)
+		}
+	}
+	if n, ok := storedRows(t, h, name, "webhook_deliveries"); ok && n != webhook.KeptDeliveries {
+		t.Errorf("the database holds %d attempts, want %d", n, webhook.KeptDeliveries)
 	}
 }
 

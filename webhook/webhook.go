@@ -106,6 +106,53 @@ type Attempt struct {
 // Delivered reports whether the attempt delivered its change.
 func (a Attempt) Delivered() bool { return a.Error == "" }
 
+// Outcome is where a run of attempts of one webhook, in the order they
+// were made, leaves it: what Store.RecordAttempt writes, in one update.
+type Outcome struct {
+	// Delivered is whether any of them delivered its change: the cursor
+	// moves to DeliveredSeq, the last of those, and FailingSince is set to
+	// FailingSince, nil when no failure followed it.
+	Delivered    bool
+	DeliveredSeq int64
+	// Attempts and NextAttempt are those of the change after the cursor:
+	// the last attempt's number and schedule when it failed, 0 and zero
+	// when it delivered.
+	Attempts    int
+	NextAttempt time.Time
+	// FailingSince is when the first failure after the last delivery was
+	// made (of all of them when none delivered: a webhook already failing
+	// keeps its own); nil when none failed after it.
+	FailingSince *time.Time
+	// Disable is whether any failure was told to disable the webhook.
+	Disable bool
+}
+
+// OutcomeOf sums up attempts, in the order made; there must be at least
+// one.
+func OutcomeOf(attempts []Attempt) Outcome {
+	var o Outcome
+	for _, a := range attempts {
+		if a.Delivered() {
+			o.Delivered, o.DeliveredSeq = true, a.Seq
+			o.Attempts, o.NextAttempt, o.FailingSince = 0, time.Time{}, nil
+			continue
+		}
+		o.Attempts, o.NextAttempt = a.Number, a.NextAttempt
+		if o.FailingSince == nil {
+			at := a.At
+			o.FailingSince = &at
+		}
+		o.Disable = o.Disable || a.Disable
+	}
+	return o
+}
+
+// Kept is the newest KeptDeliveries of attempts: a store need not write
+// those it would remove at once.
+func Kept(attempts []Attempt) []Attempt {
+	return attempts[max(0, len(attempts)-KeptDeliveries):]
+}
+
 // NewWebhook is a checked webhook to store.
 type NewWebhook struct {
 	URL         string
@@ -161,12 +208,15 @@ type Store interface {
 	WebhookStates(ctx context.Context) ([]State, error)
 	// WebhookState reads a webhook of any organisation.
 	WebhookState(ctx context.Context, id int) (State, error)
-	// RecordAttempt records an attempt, keeping the webhook's newest
-	// KeptDeliveries, and, if the webhook is still at generation (and
-	// still held by a.Holder, when set), moves it on: past the change when
-	// delivered, else to the next attempt (setting FailingSince, and
-	// disabling it if told). It returns the webhook as it now is.
-	RecordAttempt(ctx context.Context, id int, generation int64, a Attempt) (State, error)
+	// RecordAttempt records attempts, in the order they were made, in one
+	// transaction, keeping the webhook's newest KeptDeliveries, and, if
+	// the webhook is still at generation (and still held by the
+	// attempts' Holder, when set), moves it on as each would in turn: past
+	// a change delivered, to the next attempt after a failure (setting
+	// FailingSince, and disabling it if told); OutcomeOf says where they
+	// leave it. It returns the webhook as it now is. The attempts share
+	// one generation and one Holder.
+	RecordAttempt(ctx context.Context, id int, generation int64, attempts ...Attempt) (State, error)
 	// SkipRemovedChanges moves the cursor of a webhook still at
 	// generation past the changes that retention removed before they were
 	// delivered, and says from where to where.
