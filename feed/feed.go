@@ -10,6 +10,7 @@ package feed
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"tasksapi/task"
 )
@@ -55,10 +56,19 @@ type Change struct {
 	wire *wireMemo // see Wire
 }
 
-// wireMemo holds a change's wire form once it has been encoded.
+// wireMemo holds a change's wire form once it has been encoded, and its
+// other encodings by their keys (see Encoded).
 type wireMemo struct {
 	once sync.Once
 	b    []byte
+
+	mu      sync.Mutex                 // held to add an encoding
+	encoded atomic.Pointer[[]encoding] // few: one for each distinct selection of it
+}
+
+type encoding struct {
+	key string
+	b   []byte
 }
 
 // NewChange returns a change whose wire form Wire encodes once.
@@ -75,6 +85,53 @@ func (c *Change) Wire(enc func(*Change) []byte) []byte {
 	c.wire.once.Do(func() { c.wire.b = enc(c) })
 	return c.wire.b
 }
+
+// Encoded returns enc(c), encoded once for a change and a key however
+// many followers send it in the form the key names (for a change made by
+// NewChange; others are encoded each time). The key must name the
+// encoding whole: GraphQL subscriptions key a change's payload by the
+// plan of their selection, so every subscriber with the same selection
+// sends the same bytes, encoded by the first that needs them.
+func (c *Change) Encoded(key string, enc func(*Change) []byte) []byte {
+	m := c.wire
+	if m == nil {
+		return enc(c)
+	}
+	if b, ok := m.lookup(key); ok { // without a lock: read by every follower
+		return b
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if b, ok := m.lookup(key); ok {
+		return b
+	}
+	b := enc(c)
+	if old := m.encoded.Load(); old == nil || len(*old) < maxEncodings {
+		var next []encoding
+		if old != nil {
+			next = append(next, *old...)
+		}
+		next = append(next, encoding{key, b})
+		m.encoded.Store(&next)
+	}
+	return b
+}
+
+func (m *wireMemo) lookup(key string) ([]byte, bool) {
+	if encoded := m.encoded.Load(); encoded != nil {
+		for _, e := range *encoded {
+			if e.key == key {
+				return e.b, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// maxEncodings bounds the encodings a change keeps: subscribers of rarer
+// selections encode it each on their own, so that many distinct
+// selections cannot make every kept change hold many copies of itself.
+const maxEncodings = 8
 
 // Page is a run of an organisation's changes.
 type Page struct {

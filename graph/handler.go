@@ -13,7 +13,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -137,17 +136,18 @@ func newHandler(o Options, plans *planReads) http.Handler {
 		return 1 + deliveriesCost(first, child)
 	}
 	schema := NewExecutableSchema(cfg)
-	srv := handler.New(schema)
+	var served graphql.ExecutableSchema = schema
+	if plans != nil {
+		plans.schema = schema.(*executableSchema)
+		served = plannedSchema{executableSchema: plans.schema, plans: plans}
+	}
+	srv := handler.New(served)
 	// The first transport that takes a request serves it: a POST asking
 	// for events before plain HTTP, which takes any request but an upgrade.
 	srv.AddTransport(sseTransport{log: log, stop: o.Stop, sendTimeout: o.SendTimeout})
 	srv.AddTransport(httpTransport{keeper: o.Keeper, log: log})
-	srv.AddTransport(transport.Websocket{
-		Implementation:   sockets{initTimeout: o.InitTimeout, sendTimeout: o.SendTimeout, stop: o.Stop},
-		InitFunc:         initSocket(guard, log),
-		ErrorFunc:        socketReadFailed,
-		PingPongInterval: pingInterval,
-	})
+	srv.AddTransport(wsTransport{initTimeout: o.InitTimeout, sendTimeout: o.SendTimeout, stop: o.Stop,
+		guard: guard, log: log})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetDisableSuggestion(true)
 	srv.SetParserTokenLimit(maxTokens)
@@ -163,7 +163,6 @@ func newHandler(o Options, plans *planReads) http.Handler {
 	})
 	srv.SetErrorPresenter(presentError)
 	if plans != nil {
-		plans.schema = schema.(*executableSchema)
 		srv.AroundRootFields(plans.intercept)
 	}
 	// Each operation sent over a socket is admitted as a request is.

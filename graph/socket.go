@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,8 +14,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"tasksapi/access"
 	"tasksapi/task"
@@ -47,9 +50,10 @@ const DefaultInitTimeout = 10 * time.Second
 // holds nothing for long.
 const pingInterval = 15 * time.Second
 
-// sockets accepts WebSocket connections for gqlgen's websocket transport,
-// over coder/websocket as gqlgen's own adapter does, with what that one
-// leaves out:
+// wsTransport serves GraphQL over WebSocket in the graphql-transport-ws
+// protocol, over coder/websocket, in place of gqlgen's websocket
+// transport: every message is answered as that one answers it, with the
+// same messages, bytes and close codes, and with what it leaves out:
 //
 //   - a socket that sends no connection_init within initTimeout is closed
 //     with 4408, as graphql-transport-ws asks (gqlgen's InitTimeout closes
@@ -57,16 +61,29 @@ const pingInterval = 15 * time.Second
 //   - a write that blocks for sendTimeout drops the connection as too slow
 //     (gqlgen's writes wait for ever, holding the socket's other writers);
 //   - when stop ends, the socket is closed with 1001, going away: the
-//     server's Shutdown does not touch a hijacked connection.
-type sockets struct {
+//     server's Shutdown does not touch a hijacked connection;
+//   - a result whose payload was encoded once for every subscriber with
+//     the same selection (see planReads.subscription) is written as it is,
+//     with the subscription's id spliced in, where gqlgen encodes each
+//     result three times for each subscriber;
+//   - a socket costs its reader goroutine and one for each running
+//     operation: pings, deadlines and the server's stop are timers.
+type wsTransport struct {
 	initTimeout time.Duration
 	sendTimeout time.Duration
 	stop        context.Context
+	guard       *access.Guard
+	log         *slog.Logger
 }
 
-var _ transport.WebsocketImplementation = sockets{}
+var _ graphql.Transport = wsTransport{}
 
-func (s sockets) Accept(w http.ResponseWriter, r *http.Request, _ transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
+// wsReadLimit bounds a message a client sends (gqlgen's default).
+const wsReadLimit = 1 << 20
+
+func (wsTransport) Supports(r *http.Request) bool { return r.Header.Get("Upgrade") != "" }
+
+func (t wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols: []string{graphqlTransportWS},
 		// The handler has checked the origin against the server's CORS
@@ -74,136 +91,407 @@ func (s sockets) Accept(w http.ResponseWriter, r *http.Request, _ transport.Webs
 		InsecureSkipVerify: true,
 	})
 	if err != nil {
-		return nil, err
+		t.log.WarnContext(r.Context(), "upgrading to a WebSocket failed", "err", err)
+		transport.SendErrorf(w, http.StatusBadRequest, "unable to upgrade")
+		return
 	}
-	c := &socket{conn: conn, sub: subscriberOf(r.Context()), sendTimeout: s.sendTimeout}
+	c := &socket{t: t, conn: conn, exec: exec, ctx: r.Context(), headers: r.Header,
+		sub: subscriberOf(r.Context()), active: map[string]context.CancelFunc{}}
 	c.sub.mu.Lock()
 	c.sub.socket = c
 	c.sub.mu.Unlock()
 	// Either may fire at once; its close waits for the socket to be set.
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.initTimer = time.AfterFunc(s.initTimeout, func() {
-		_ = c.WriteClose(closeInitTimeout, "Connection initialisation timeout")
+	c.initTimer = time.AfterFunc(t.initTimeout, func() {
+		c.writeClose(closeInitTimeout, "Connection initialisation timeout")
 	})
-	c.stopWatch = context.AfterFunc(s.stop, func() {
-		_ = c.WriteClose(closeGoingAway, "The server is shutting down")
+	c.stopWatch = context.AfterFunc(t.stop, func() {
+		c.writeClose(closeGoingAway, "The server is shutting down")
 	})
-	return c, nil
+	c.mu.Unlock()
+	if conn.Subprotocol() != graphqlTransportWS { // the handler asked for it: never
+		c.close(websocket.StatusProtocolError, "unsupported negotiated subprotocol "+conn.Subprotocol())
+		return
+	}
+	conn.SetReadLimit(wsReadLimit)
+	if !c.init() {
+		return
+	}
+	c.run()
 }
 
-// socket is one accepted WebSocket, as gqlgen's transport uses it.
+// socket is one accepted WebSocket and the operations it runs.
 type socket struct {
-	conn        *websocket.Conn
-	sub         *subscriber
-	sendTimeout time.Duration
+	t       wsTransport
+	conn    *websocket.Conn
+	exec    graphql.GraphExecutor
+	sub     *subscriber
+	headers http.Header
+	ctx     context.Context // the upgrade request's, then connection_init's
 
 	mu           sync.Mutex
-	initTimer    *time.Timer // closes a socket that sends no connection_init
-	stopWatch    func() bool // closes the socket when the server stops
-	closing      bool        // a close handshake has begun: it closes the connection
-	readDeadline *time.Timer // drops a socket whose client answers no ping
+	active       map[string]context.CancelFunc // running operations, by id
+	closed       bool                          // close has run
+	closing      bool                          // a close handshake has begun: it closes the connection
+	initTimer    *time.Timer                   // closes a socket that sends no connection_init
+	stopWatch    func() bool                   // closes the socket when the server stops
+	readDeadline *time.Timer                   // drops a socket whose client answers no ping
+	pinger       *time.Timer
+	receivedPong bool
 }
 
-var (
-	_ transport.WebsocketConn          = (*socket)(nil)
-	_ transport.WebsocketReadLimiter   = (*socket)(nil)
-	_ transport.WebsocketReadDeadliner = (*socket)(nil)
+// wsMessage is a graphql-transport-ws message, its fields in the order
+// gqlgen writes them.
+type wsMessage struct {
+	Payload json.RawMessage `json:"payload,omitempty"`
+	ID      string          `json:"id,omitempty"`
+	Type    string          `json:"type"`
+}
+
+// The message types of graphql-transport-ws.
+const (
+	msgConnectionInit = "connection_init"
+	msgConnectionAck  = "connection_ack"
+	msgSubscribe      = "subscribe"
+	msgNext           = "next"
+	msgError          = "error"
+	msgComplete       = "complete"
+	msgPing           = "ping"
+	msgPong           = "pong"
 )
 
-func (c *socket) NextReader() (int, io.Reader, error) {
-	typ, data, err := c.conn.Read(context.Background())
+var (
+	errInvalidMessage = errors.New("invalid message")
+	errWebsocketRead  = transport.ErrWebsocketClosed
+)
+
+// next reads the next message. One that is not JSON, or of no type of the
+// protocol, is errInvalidMessage; one of a type only a server sends is an
+// error too.
+func (c *socket) next() (wsMessage, error) {
+	_, data, err := c.conn.Read(context.Background())
 	if err != nil {
 		switch websocket.CloseStatus(err) {
 		case websocket.StatusNormalClosure, websocket.StatusNoStatusRcvd:
-			return 0, nil, transport.ErrWebsocketClosed
+			return wsMessage{}, errWebsocketRead
 		}
-		return 0, nil, err
+		return wsMessage{}, err
 	}
-	// The first message has come: connection_init or not, gqlgen's
-	// transport answers it.
+	// The first message has come: connection_init or not, it is answered.
 	c.mu.Lock()
 	c.initTimer.Stop()
 	c.mu.Unlock()
-	return int(typ), bytes.NewReader(data), nil
-}
-
-func (c *socket) WriteJSON(v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
+	var m wsMessage
+	if err := decodeJSON(data, &m); err != nil {
+		return wsMessage{}, errInvalidMessage
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	// coder/websocket closes the connection when a write's context ends;
-	// the subscriber learns why first.
-	slow := time.AfterFunc(c.sendTimeout, func() {
-		c.sub.tooSlow.Store(true)
-		cancel()
-	})
-	defer slow.Stop()
-	return c.conn.Write(ctx, websocket.MessageText, b)
+	switch m.Type {
+	case msgConnectionInit, msgSubscribe, msgComplete, msgPing, msgPong:
+		return m, nil
+	case msgConnectionAck, msgNext, msgError:
+		return m, fmt.Errorf("invalid client->server message type %s", m.Type)
+	}
+	return wsMessage{}, errInvalidMessage
 }
 
-// WriteClose begins the close handshake with code, unless one has begun:
-// the first close of a socket says why it ends. The handshake waits for
-// the client's answer (up to 5 s), so it runs on its own and closes the
-// connection when done.
-func (c *socket) WriteClose(code int, reason string) error {
+// decodeJSON decodes the first JSON value of data into v, numbers kept as
+// json.Number, as gqlgen's transports read messages.
+func decodeJSON(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	return dec.Decode(v)
+}
+
+// init reads connection_init and admits the socket by it, or closes it.
+func (c *socket) init() bool {
+	m, err := c.next()
+	if err != nil {
+		c.close(websocket.StatusProtocolError, "decoding error")
+		return false
+	}
+	if m.Type != msgConnectionInit {
+		c.close(websocket.StatusProtocolError, "unexpected message")
+		return false
+	}
+	var payload transport.InitPayload
+	if len(m.Payload) > 0 {
+		payload = make(transport.InitPayload)
+		if json.Unmarshal(m.Payload, &payload) != nil {
+			return false // closeLeftOpen closes it with 4400
+		}
+	}
+	ctx, code, reason, err := c.admit(payload)
+	if err != nil {
+		c.close(websocket.StatusCode(code), reason)
+		return false
+	}
+	c.ctx = ctx
+	c.send(wsMessage{Type: msgConnectionAck})
+	return true
+}
+
+// run answers the socket's messages until it ends.
+func (c *socket) run() {
+	ctx, cancel := context.WithCancel(c.ctx)
+	defer cancel()
+	// The socket closes when run ends, or the request's context does.
+	context.AfterFunc(ctx, func() { c.close(websocket.StatusNormalClosure, "terminated") })
+
+	c.mu.Lock()
+	c.setReadDeadline(time.Now().Add(2 * pingInterval))
+	c.pinger = time.AfterFunc(pingInterval, c.ping)
+	c.mu.Unlock()
+
+	for {
+		start := graphql.Now()
+		m, err := c.next()
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) && !errors.Is(err, errWebsocketRead) {
+				c.readFailed(err)
+			}
+			return
+		}
+		switch m.Type {
+		case msgSubscribe:
+			c.subscribe(start, m)
+		case msgComplete:
+			c.mu.Lock()
+			stop := c.active[m.ID]
+			c.mu.Unlock()
+			if stop != nil {
+				stop()
+			}
+		case msgPing:
+			c.send(wsMessage{Type: msgPong, Payload: m.Payload})
+		case msgPong:
+			c.mu.Lock()
+			c.receivedPong = true
+			c.setReadDeadline(time.Time{})
+			c.mu.Unlock()
+		default: // a second connection_init
+			c.close(websocket.StatusProtocolError, "unexpected message")
+			return
+		}
+	}
+}
+
+// ping pings the client every pingInterval. Once the client has answered
+// a ping, the next must be answered within two intervals.
+func (c *socket) ping() {
+	c.send(wsMessage{Type: msgPing})
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	if c.receivedPong {
+		c.setReadDeadline(time.Now().Add(2 * pingInterval))
+	}
+	c.receivedPong = false
+	c.pinger.Reset(pingInterval)
+}
+
+// readFailed learns of a message that could not be read. For a message
+// that is not of the protocol (not JSON, or of no type it has), it closes
+// the socket with 4400, as graphql-transport-ws asks; a connection that
+// failed or was closed by the client is closed already.
+func (c *socket) readFailed(err error) {
+	if websocket.CloseStatus(err) != -1 || errors.Is(err, net.ErrClosed) {
+		return
+	}
+	c.writeClose(closeBadRequest, "Invalid message")
+}
+
+// subscribe starts an operation: a subscription, or a query or mutation
+// answered by one next message. Its results are sent by a goroutine of
+// its own until it ends, then complete (or the error that ended it).
+func (c *socket) subscribe(start time.Time, m wsMessage) {
+	ctx := graphql.StartOperationTrace(c.ctx)
+	params := &graphql.RawParams{}
+	if err := decodeJSON(m.Payload, params); err != nil {
+		c.sendError(m.ID, &gqlerror.Error{Message: "invalid json"})
+		c.complete(m.ID)
+		return
+	}
+	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+	params.Headers = c.headers
+
+	rc, errs := c.exec.CreateOperationContext(ctx, params)
+	if errs != nil {
+		resp := c.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
+		switch errcode.GetErrorKind(errs) {
+		case errcode.KindProtocol:
+			c.sendError(m.ID, resp.Errors...)
+		default:
+			c.sendResponse(newOperation(c, m.ID), &graphql.Response{Errors: errs})
+		}
+		c.complete(m.ID)
+		return
+	}
+	ctx = graphql.WithOperationContext(ctx, rc)
+	ctx, cancel := context.WithCancel(ctx)
+	op := newOperation(c, m.ID)
+	ctx = withOperation(ctx, op)
+	c.mu.Lock()
+	c.active[m.ID] = cancel
+	c.mu.Unlock()
+
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				err := rc.Recover(ctx, r)
+				var gqlerr *gqlerror.Error
+				if !errors.As(err, &gqlerr) {
+					gqlerr = &gqlerror.Error{}
+					if err != nil {
+						gqlerr.Message = err.Error()
+					}
+				}
+				c.sendError(m.ID, gqlerr)
+			}
+			if errs := op.failures(); len(errs) != 0 {
+				c.sendError(m.ID, errs...)
+			} else if c.ctx.Err() == nil {
+				// A socket whose context ended is closing: complete
+				// would tell of a normal end.
+				c.complete(m.ID)
+			}
+			c.mu.Lock()
+			delete(c.active, m.ID)
+			c.mu.Unlock()
+			cancel()
+			op.release()
+		}()
+		responses, ctx := c.exec.DispatchOperation(ctx, rc)
+		for {
+			resp := responses(ctx)
+			if resp == nil {
+				break
+			}
+			c.sendResponse(op, resp)
+		}
+	}()
+}
+
+// sendResponse sends a result as a next message: as gqlgen encodes it, or
+// when it is a change whose payload was encoded for every subscriber of
+// its selection, that payload with the operation's id.
+func (c *socket) sendResponse(op *operation, resp *graphql.Response) {
+	if payload := op.sharedPayload(resp); payload != nil {
+		b := append(append(append(op.buf[:0], `{"payload":`...), payload...), op.suffix...)
+		op.buf = b
+		c.writeTimed(b, op.timer)
+		return
+	}
+	b, err := json.Marshal(resp)
+	if err != nil {
+		panic(err)
+	}
+	c.send(wsMessage{Payload: b, ID: op.id, Type: msgNext})
+}
+
+func (c *socket) complete(id string) { c.send(wsMessage{ID: id, Type: msgComplete}) }
+
+func (c *socket) sendError(id string, errs ...*gqlerror.Error) {
+	list := make([]error, len(errs))
+	for i, err := range errs {
+		list[i] = err
+	}
+	b, err := json.Marshal(list)
+	if err != nil {
+		panic(err)
+	}
+	c.send(wsMessage{Payload: b, ID: id, Type: msgError})
+}
+
+// send writes m; a write that fails is left to the reader, which learns
+// of the connection's end.
+func (c *socket) send(m wsMessage) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	c.writeTimed(b, nil)
+}
+
+// writeTimed writes one message, dropping the connection as too slow if
+// the write blocks for the send timeout. timer, when given, is the
+// caller's own, stopped, and fires tooSlow: kept from write to write, so
+// that a stream of writes costs no timer each.
+func (c *socket) writeTimed(b []byte, timer *time.Timer) {
+	if timer == nil {
+		timer = time.AfterFunc(c.t.sendTimeout, c.tooSlow)
+	} else {
+		timer.Reset(c.t.sendTimeout)
+	}
+	// coder/websocket sets a write's deadline from its context, at the
+	// price of a registration each: this one never ends, and the timer
+	// closes the connection, which ends a blocked write as well.
+	_ = c.conn.Write(context.Background(), websocket.MessageText, b)
+	timer.Stop()
+}
+
+// tooSlow drops a connection whose write blocked for the send timeout; its
+// subscriptions end with that reason.
+func (c *socket) tooSlow() {
+	c.sub.tooSlow.Store(true)
+	_ = c.conn.CloseNow()
+}
+
+// close closes the socket with code, unless a close has begun, and stops
+// its operations.
+func (c *socket) close(code websocket.StatusCode, reason string) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.startClose(int(code), reason)
+	for _, stop := range c.active {
+		stop()
+	}
+	c.closed = true
+	if c.pinger != nil {
+		c.pinger.Stop()
+	}
+	c.mu.Unlock()
+}
+
+// writeClose begins the close handshake with code, unless one has begun:
+// the first close of a socket says why it ends.
+func (c *socket) writeClose(code int, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.startClose(code, reason)
+}
+
+// startClose begins the close handshake; c.mu is held. The handshake
+// waits for the client's answer (up to 5 s), so it runs on its own and
+// closes the connection when done.
+func (c *socket) startClose(code int, reason string) {
 	if c.closing {
-		return nil
+		return
 	}
 	c.closing = true
-	c.release()
-	go func() { _ = c.conn.Close(websocket.StatusCode(code), reason) }()
-	return nil
-}
-
-func (c *socket) Close() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.release()
-	if c.closing {
-		return nil // the handshake closes the connection
-	}
-	return c.conn.CloseNow()
-}
-
-// release stops the socket's timers and its watch on the server's stop;
-// c.mu is held.
-func (c *socket) release() {
 	c.initTimer.Stop()
 	c.stopWatch()
 	c.setReadDeadline(time.Time{})
+	go func() { _ = c.conn.Close(websocket.StatusCode(code), reason) }()
 }
 
-func (c *socket) Subprotocol() string { return c.conn.Subprotocol() }
-
-func (c *socket) SetReadLimit(limit int64) { c.conn.SetReadLimit(limit) }
-
-// SetReadDeadline drops the connection at t unless called again before;
-// the zero time clears it. gqlgen's transport sets one after each ping
-// and clears it on the pong.
-func (c *socket) SetReadDeadline(t time.Time) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.setReadDeadline(t)
-	return nil
-}
-
+// setReadDeadline drops the connection at t unless called again before;
+// the zero time clears it. c.mu is held.
 func (c *socket) setReadDeadline(t time.Time) {
 	if c.readDeadline != nil {
 		c.readDeadline.Stop()
 		c.readDeadline = nil
 	}
-	if !t.IsZero() {
+	if !t.IsZero() && !c.closing {
 		c.readDeadline = time.AfterFunc(time.Until(t), func() { _ = c.conn.CloseNow() })
 	}
 }
 
-// closeLeftOpen closes a subscriber's socket if gqlgen's transport left it
+// closeLeftOpen closes a subscriber's socket if its transport left it
 // open, as it does when connection_init has a payload that is not an
 // object: graphql-transport-ws closes the socket with 4400 then, and
 // nothing would read it any more. A socket closed already is left as it
@@ -213,64 +501,43 @@ func (s *subscriber) closeLeftOpen() {
 	c := s.socket
 	s.mu.Unlock()
 	if c != nil {
-		_ = c.WriteClose(closeBadRequest, "Invalid message")
+		c.writeClose(closeBadRequest, "Invalid message")
 	}
 }
 
-// socketReadFailed learns of a socket whose message could not be read.
-// For a message that is not of the protocol (not JSON, or of no type it
-// has), it closes the socket with 4400, as graphql-transport-ws asks,
-// before gqlgen's transport closes it with 1000; a connection that failed
-// or was closed by the client is closed already.
-func socketReadFailed(ctx context.Context, err error) {
-	var we transport.WebsocketError
-	sub := subscriberOf(ctx)
-	if !errors.As(err, &we) || !we.IsReadError || sub == nil ||
-		websocket.CloseStatus(err) != -1 || errors.Is(err, net.ErrClosed) {
-		return
-	}
-	sub.closeLeftOpen()
-}
-
-// initSocket authenticates a socket's connection_init: by the key in its
+// admit authenticates a socket's connection_init: by the key in its
 // payload, or when the payload has none, by the key the upgrade request
-// was admitted with. A refusal closes the socket: 4403 for credentials,
-// 4429 for the rate limit, 1011 for a fault (logged).
-func initSocket(guard *access.Guard, log *slog.Logger) transport.WebsocketInitFunc {
-	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		accessKey, secret := payload.GetString(access.AccessKeyHeader), payload.GetString(access.SecretKeyHeader)
-		if accessKey == "" && secret == "" {
-			if _, ok := access.FromContext(ctx); ok {
-				return ctx, nil, nil
-			}
-			return closeSocket(ctx, closeForbidden, "Forbidden"), nil, errNoCredentials
+// was admitted with. A refusal gives the code and reason to close the
+// socket with: 4403 for credentials, 4429 for the rate limit, 1011 for a
+// fault (logged).
+func (c *socket) admit(payload transport.InitPayload) (context.Context, int, string, error) {
+	ctx := c.ctx
+	accessKey, secret := payload.GetString(access.AccessKeyHeader), payload.GetString(access.SecretKeyHeader)
+	if accessKey == "" && secret == "" {
+		if _, ok := access.FromContext(ctx); ok {
+			return ctx, 0, "", nil
 		}
-		admitted, err := guard.AdmitKey(ctx, accessKey, secret, nil)
-		if err != nil {
-			switch task.ErrorCode(err) {
-			case task.CodeUnauthenticated:
-				return closeSocket(ctx, closeForbidden, "Forbidden"), nil, err
-			case task.CodeRateLimited:
-				return closeSocket(ctx, closeTooManyRequest, "Too many requests"), nil, err
-			default:
-				log.ErrorContext(ctx, "admitting a socket failed", "err", err)
-				return closeSocket(ctx, closeInternalError, "Internal error"), nil, err
-			}
-		}
-		subscriberOf(ctx).setCredentials(accessKey, secret)
-		return admitted, nil, nil
+		return nil, closeForbidden, "Forbidden", errNoCredentials
 	}
+	admitted, err := c.t.guard.AdmitKey(ctx, accessKey, secret, nil)
+	if err != nil {
+		switch task.ErrorCode(err) {
+		case task.CodeUnauthenticated:
+			return nil, closeForbidden, "Forbidden", err
+		case task.CodeRateLimited:
+			return nil, closeTooManyRequest, "Too many requests", err
+		default:
+			c.t.log.ErrorContext(ctx, "admitting a socket failed", "err", err)
+			return nil, closeInternalError, "Internal error", err
+		}
+	}
+	c.sub.setCredentials(accessKey, secret)
+	return admitted, 0, "", nil
 }
 
 // errNoCredentials refuses a socket that sent no key, neither on the
 // upgrade request nor in connection_init.
 var errNoCredentials = &task.Error{Code: task.CodeUnauthenticated, Message: "Invalid API credentials."}
-
-// closeSocket is ctx telling gqlgen's transport how to close a socket
-// whose connection_init is refused.
-func closeSocket(ctx context.Context, code int, reason string) context.Context {
-	return transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, code), reason)
-}
 
 // offersSubprotocol reports whether a WebSocket upgrade offers the
 // graphql-transport-ws subprotocol.

@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"tasksapi/access"
@@ -97,7 +96,9 @@ func (s *subscriber) endReason(ctx context.Context, err error) string {
 // event stream as a last next event.
 func (s *subscriber) fail(ctx context.Context, err *gqlerror.Error) {
 	if s.kind == feed.KindGraphQLWS {
-		transport.AddSubscriptionError(ctx, err)
+		if op := operationOf(ctx); op != nil {
+			op.fail(err)
+		}
 		return
 	}
 	s.mu.Lock()
