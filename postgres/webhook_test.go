@@ -277,18 +277,21 @@ func (e *endpoint) longestWait(hook int) time.Duration {
 }
 
 func TestEachWebhookIsSentByOneServerAndAnotherTakesOverWhenItGoes(t *testing.T) {
-	const ttl = time.Second
+	// The bounds leave room for a loaded machine, and still tell a
+	// server that hands its webhooks over (well within the lease) from
+	// one whose lease must run out first.
+	const ttl = 3 * time.Second
 	tests := []struct {
 		name     string
 		releases bool
 		die      func(d *webhook.Dispatcher, m *mortal)
 		within   time.Duration // the longest a webhook may go without a request
 	}{
-		{"a server that shuts down", true, func(d *webhook.Dispatcher, _ *mortal) { d.Close() }, 300 * time.Millisecond},
+		{"a server that shuts down", true, func(d *webhook.Dispatcher, _ *mortal) { d.Close() }, ttl / 2},
 		{"a server that stops without releasing its webhooks", false, func(d *webhook.Dispatcher, _ *mortal) { d.Close() },
-			ttl + 300*time.Millisecond},
+			ttl + time.Second},
 		{"a server cut off from the database", false, func(_ *webhook.Dispatcher, m *mortal) { m.cutOff.Store(true) },
-			ttl + 300*time.Millisecond},
+			ttl + time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
