@@ -158,18 +158,23 @@ func (s *Store) EnableWebhook(ctx context.Context, id int) (webhook.Webhook, err
 // ReplayWebhook moves a webhook's cursor back to after, or to the oldest
 // change kept when changes after after are gone; a cursor at or before
 // that point stays. A move starts the change after it afresh (attempts
-// from 1, at once) and starts a new generation, so that an attempt under
-// way cannot move the cursor forward again. It is one statement, so an
-// attempt recorded meanwhile comes wholly before or after it.
+// from 1, at once). Either way it starts a new generation, so that no
+// attempt under way, nor any delivery made but not yet recorded, moves
+// the cursor forward again: those changes are sent again too. It is one
+// statement, so attempts recorded meanwhile come wholly before or after
+// it.
 func (s *Store) ReplayWebhook(ctx context.Context, id int, after int64) (webhook.Webhook, error) {
 	org, err := organisation(ctx)
 	if err != nil {
 		return webhook.Webhook{}, err
 	}
-	if _, err := s.pool.Exec(ctx, `UPDATE webhooks w SET last_delivered_seq = greatest($3, o.changes_removed_through),
-		attempts = 0, next_attempt_at = NULL, generation = w.generation + 1
-		FROM organisations o WHERE o.id = w.organisation_id AND w.id = $1 AND w.organisation_id = $2
-		AND greatest($3, o.changes_removed_through) < w.last_delivered_seq`, id, org, after); err != nil {
+	if _, err := s.pool.Exec(ctx, `UPDATE webhooks w SET generation = w.generation + 1,
+		last_delivered_seq = least(w.last_delivered_seq, greatest($3, o.changes_removed_through)),
+		attempts = CASE WHEN greatest($3, o.changes_removed_through) < w.last_delivered_seq THEN 0 ELSE w.attempts END,
+		next_attempt_at = CASE WHEN greatest($3, o.changes_removed_through) < w.last_delivered_seq THEN NULL
+			ELSE w.next_attempt_at END
+		FROM organisations o WHERE o.id = w.organisation_id AND w.id = $1 AND w.organisation_id = $2`,
+		id, org, after); err != nil {
 		return webhook.Webhook{}, fail(err, "replay webhook %d", id)
 	}
 	return s.Webhook(ctx, id)

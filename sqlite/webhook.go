@@ -200,8 +200,9 @@ func ownWebhook(ctx context.Context, tx *sql.Tx, org, id int) error {
 // ReplayWebhook moves a webhook's cursor back to after, or to the oldest
 // change kept when changes after after are gone; a cursor at or before
 // that point stays. A move starts the change after it afresh (attempts
-// from 1, at once) and starts a new generation, so that an attempt under
-// way cannot move the cursor forward again.
+// from 1, at once). Either way it starts a new generation, so that no
+// attempt under way, nor any delivery made but not yet recorded, moves
+// the cursor forward again: those changes are sent again too.
 func (s *Store) ReplayWebhook(ctx context.Context, id int, after int64) (webhook.Webhook, error) {
 	org, err := organisation(ctx)
 	if err != nil {
@@ -219,7 +220,8 @@ func (s *Store) ReplayWebhook(ctx context.Context, id int, after int64) (webhook
 		}
 		point := max(after, removedThrough)
 		if point >= cursor {
-			return nil
+			_, err = tx.ExecContext(ctx, `UPDATE webhooks SET generation = generation + 1 WHERE id = `+bound, id)
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET last_delivered_seq = ?, attempts = 0, next_attempt_at = NULL,
 			generation = generation + 1 WHERE id = `+bound, point, id)

@@ -34,6 +34,7 @@ const (
 	DefaultReloadEvery   = time.Second
 	DefaultShutdownGrace = 10 * time.Second
 	DefaultLeaseTTL      = 6 * time.Second
+	DefaultRecordEvery   = 100 * time.Millisecond
 )
 
 // batch is how many changes a worker takes from the feed at a time.
@@ -73,6 +74,12 @@ type Options struct {
 	// renewed (see Store.ClaimWebhooks): when a server dies, others take
 	// its webhooks over within it. Default: DefaultLeaseTTL.
 	LeaseTTL time.Duration
+	// RecordEvery is how often, at most, the deliveries a webhook makes
+	// back to back are recorded, together: a delivery is not held until
+	// the one before it is recorded (see recorder). Should the server
+	// die, the deliveries it made in the last RecordEvery or so are sent
+	// again. Default: DefaultRecordEvery.
+	RecordEvery time.Duration
 	// Now is the clock of attempts, schedules and the failing window.
 	// Default: time.Now.
 	Now func() time.Time
@@ -144,6 +151,9 @@ func NewDispatcher(store Store, hub *feed.Hub, opts Options) *Dispatcher {
 	}
 	if opts.LeaseTTL <= 0 {
 		opts.LeaseTTL = DefaultLeaseTTL
+	}
+	if opts.RecordEvery <= 0 {
+		opts.RecordEvery = DefaultRecordEvery
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -289,6 +299,7 @@ func (d *Dispatcher) reconcile() {
 		switch {
 		case w == nil && st.Enabled && held[st.ID]:
 			w = &worker{d: d, id: st.ID, kick: make(chan struct{}, 1), held: d.held}
+			w.rec = newRecorder(d.store, st.ID, d.opts.RecordEvery, d.opts.Log.With("webhook", st.ID), w.poke)
 			w.ctx, w.stop = context.WithCancel(d.stop)
 			w.generation.Store(st.Generation)
 			d.workers[st.ID] = w
@@ -367,6 +378,8 @@ type worker struct {
 	generation atomic.Int64
 	// kick asks the worker to read its webhook again.
 	kick chan struct{}
+	// rec records its attempts.
+	rec *recorder
 }
 
 func (w *worker) poke() {
@@ -382,6 +395,7 @@ func (w *worker) run() {
 	d := w.d
 	defer d.running.Done()
 	defer d.exited(w)
+	defer w.rec.close()
 	defer context.AfterFunc(w.held, w.stop)()
 	defer w.stop()
 	log := d.opts.Log.With("webhook", w.id)
@@ -426,8 +440,14 @@ func (w *worker) run() {
 // deliver sends the changes after st's cursor, each until delivered, and
 // goes on with each new commit. It returns nil when the webhook must be
 // read again (it changed, was disabled or deleted, or delivery stops).
+// A delivered change is handed to the recorder and the next is sent at
+// once; a failed attempt is recorded, with the deliveries before it,
+// before the next attempt is scheduled. Whatever it returns, every
+// attempt it made has been recorded.
 func (w *worker) deliver(st State) error {
 	d := w.d
+	w.rec.begin(st.Generation)
+	defer w.rec.flush()
 	ctx := access.WithPrincipal(w.ctx, access.Principal{OrganisationID: st.OrganisationID})
 	f, err := d.hub.Follow(ctx, st.LastDeliveredSeq)
 	if err != nil {
@@ -449,8 +469,15 @@ func (w *worker) deliver(st State) error {
 					return nil
 				}
 				a := d.attempt(w.held, st, c.Seq, body)
-				// Recorded even when delivery stops: the attempt was made.
-				next, err := d.store.RecordAttempt(context.WithoutCancel(ctx), w.id, st.Generation, a)
+				if a.Delivered() {
+					w.rec.add(a)
+					st.Attempts, st.NextAttempt, st.FailingSince = 0, time.Time{}, nil
+					if w.rec.stale() || w.kicked() || w.ctx.Err() != nil {
+						return nil
+					}
+					break
+				}
+				next, err := w.rec.flush(a)
 				if task.ErrorCode(err) == task.CodeNotFound {
 					return nil
 				}
@@ -461,11 +488,19 @@ func (w *worker) deliver(st State) error {
 					return nil
 				}
 				st = next
-				if a.Delivered() {
-					break
-				}
 			}
 		}
+	}
+}
+
+// kicked reports whether the worker has been asked to read its webhook
+// again, without waiting.
+func (w *worker) kicked() bool {
+	select {
+	case <-w.kick:
+		return true
+	default:
+		return false
 	}
 }
 

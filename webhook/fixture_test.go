@@ -58,6 +58,9 @@ type fixture struct {
 	svc   *webhook.Service
 	d     *webhook.Dispatcher
 	opts  webhook.Options
+	// wrap, when set, is the store the dispatcher is given over the real
+	// one.
+	wrap func(*sqlite.Store) webhook.Store
 }
 
 // testOptions deliver to local receivers, retry fast and quietly.
@@ -71,7 +74,13 @@ func testOptions() webhook.Options {
 // when the test ends.
 func newFixture(t *testing.T, opts webhook.Options) *fixture {
 	t.Helper()
-	f := &fixture{path: filepath.Join(t.TempDir(), "tasks.db"), opts: opts}
+	return newFixtureWith(t, opts, nil)
+}
+
+// newFixtureWith is newFixture with the dispatcher's store wrap(store).
+func newFixtureWith(t *testing.T, opts webhook.Options, wrap func(*sqlite.Store) webhook.Store) *fixture {
+	t.Helper()
+	f := &fixture{path: filepath.Join(t.TempDir(), "tasks.db"), opts: opts, wrap: wrap}
 	f.open(t)
 	f.ctx = orgContext(t, f, "Acme")
 	f.start(t)
@@ -105,7 +114,11 @@ func (f *fixture) open(t *testing.T) {
 // start starts a dispatcher, stopped when the test ends (before the
 // store: cleanups run last first).
 func (f *fixture) start(t *testing.T) {
-	f.d = webhook.NewDispatcher(f.store, f.hub, f.opts)
+	var store webhook.Store = f.store
+	if f.wrap != nil {
+		store = f.wrap(f.store)
+	}
+	f.d = webhook.NewDispatcher(store, f.hub, f.opts)
 	f.svc = webhook.NewService(f.store, true, f.d)
 	f.d.Start()
 	t.Cleanup(f.d.Close)

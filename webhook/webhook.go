@@ -7,9 +7,12 @@
 // worker per enabled webhook follows the organisation's feed after that
 // cursor, posts each change until the endpoint answers 2xx, and moves the
 // cursor in the same transaction that records the attempt, so a restart or
-// a crash resumes after the last delivered change. A change that fails
-// holds the ones after it back, and is tried again on a growing schedule;
-// after a day of failing the webhook is disabled until it is enabled again.
+// a crash resumes after the last delivered change. Deliveries made back to
+// back are recorded together, a few times a second, rather than each
+// before the next is sent (see recorder), so that a webhook keeps up with
+// more changes than the store commits. A change that fails holds the ones
+// after it back, and is tried again on a growing schedule; after a day of
+// failing the webhook is disabled until it is enabled again.
 //
 // Service is what the management interfaces (GraphQL, the command line)
 // call; Dispatcher runs the workers.
