@@ -200,9 +200,8 @@ const readLocked = `SELECT ` + taskColumns + `, organisation_id
 // out, setting answers[i] to the refusal of group[i], if any. It says
 // whether it got as far as sending the commit.
 func (s *Store) runGroup(ctx context.Context, group []writeRequest, answers []error) (committing bool, err error) {
-	// By organisation, so that a group takes organisations' rows in one
-	// order; by task within one, so its changes find their tasks in the
-	// order they were read. Writes of one task keep their order.
+	// By organisation, and by task within one: the order in which the
+	// group locks their rows. Writes of one task keep their order.
 	slices.SortStableFunc(group, func(a, b writeRequest) int {
 		return cmp.Or(cmp.Compare(a.org, b.org), cmp.Compare(a.task, b.task))
 	})
