@@ -183,9 +183,11 @@ func TestADeadlockOfAGroupWithAnotherTransactionFailsNoWrite(t *testing.T) {
 	done := make(chan []error)
 	go func() { done <- inGroup(t, s, create(s, first, 1), create(s, second, 2)) }()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		// Only this test's database: other tests share the server.
+		// Only sessions of this test's database: other tests share the
+		// server. (A wait for another transaction's key is on its
+		// transaction id, a lock of no database.)
 		if query[int64](t, url, `SELECT count(*) FROM pg_locks
-			WHERE NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`) > 0 {
+			WHERE NOT granted AND pid IN (SELECT pid FROM pg_stat_activity WHERE datname = current_database())`) > 0 {
 			break
 		}
 		if time.Now().After(deadline) {
