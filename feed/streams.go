@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"sync"
+	"sync/atomic"
 
 	"tasksapi/task"
 )
@@ -16,10 +17,10 @@ type Streams struct {
 	max int
 
 	mu    sync.Mutex
-	byKey map[int]int       // open, by API key
-	open  map[string]int    // open, by kind
-	sent  map[string]uint64 // changes sent, by kind
-	ended map[string]uint64 // ended, by reason
+	byKey map[int]int               // open, by API key
+	open  map[string]int            // open, by kind
+	sent  map[string]*atomic.Uint64 // changes sent, by kind: counted by every stream, without the lock
+	ended map[string]uint64         // ended, by reason
 }
 
 // The kinds of stream, and the reasons one ends.
@@ -38,7 +39,7 @@ const (
 // NewStreams allows each key max open streams and subscriptions.
 func NewStreams(max int) *Streams {
 	return &Streams{max: max, byKey: map[int]int{}, open: map[string]int{},
-		sent: map[string]uint64{}, ended: map[string]uint64{}}
+		sent: map[string]*atomic.Uint64{}, ended: map[string]uint64{}}
 }
 
 // Stream is one open stream or subscription.
@@ -46,6 +47,7 @@ type Stream struct {
 	streams *Streams
 	keyID   int
 	kind    string
+	sent    *atomic.Uint64 // of its kind
 	once    sync.Once
 }
 
@@ -61,16 +63,16 @@ func (s *Streams) Open(keyID int, kind string) (*Stream, error) {
 	}
 	s.byKey[keyID]++
 	s.open[kind]++
-	return &Stream{streams: s, keyID: keyID, kind: kind}, nil
+	sent := s.sent[kind]
+	if sent == nil {
+		sent = new(atomic.Uint64)
+		s.sent[kind] = sent
+	}
+	return &Stream{streams: s, keyID: keyID, kind: kind, sent: sent}, nil
 }
 
 // Sent counts n changes sent.
-func (st *Stream) Sent(n int) {
-	s := st.streams
-	s.mu.Lock()
-	s.sent[st.kind] += uint64(n)
-	s.mu.Unlock()
-}
+func (st *Stream) Sent(n int) { st.sent.Add(uint64(n)) }
 
 // End frees the stream's place and counts why it ended; only the first
 // call counts.
@@ -92,5 +94,11 @@ func (st *Stream) End(reason string) {
 func (s *Streams) Stats() (open map[string]int, sent map[string]uint64, ended map[string]uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return maps.Clone(s.open), maps.Clone(s.sent), maps.Clone(s.ended)
+	sent = make(map[string]uint64, len(s.sent))
+	for kind, n := range s.sent {
+		if v := n.Load(); v > 0 {
+			sent[kind] = v
+		}
+	}
+	return maps.Clone(s.open), sent, maps.Clone(s.ended)
 }

@@ -71,10 +71,16 @@ func (p *planReads) subscription(ctx context.Context, oc *graphql.OperationConte
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{Object: "Subscription"})
 	op := operationOf(ctx)
 
-	// The generated _Subscription_taskChanged with a marshaller that only
-	// takes the change: its payload is the plan's, encoded once.
-	var change *feed.Change
-	next := graphql.ResolveFieldStream(ctx, oc, field,
+	// The generated _Subscription_taskChanged, but that the changes are
+	// taken from the subscription's changeStream, not through a channel
+	// and a goroutine, and their payloads are the plan's, encoded once.
+	var taken *changeStream
+	var change *feed.Change // when a change does come through the channel
+	rctx := ctx
+	if op != nil { // on a socket, whose operation ends it (onEnd)
+		rctx = withTaker(ctx, &taken)
+	}
+	next := graphql.ResolveFieldStream(rctx, oc, field,
 		ec.fieldContext_Subscription_taskChanged,
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
@@ -89,6 +95,9 @@ func (p *planReads) subscription(ctx context.Context, oc *graphql.OperationConte
 			return graphql.Null // not written: the plan writes the change
 		},
 		true, true)
+	if taken != nil && op != nil {
+		op.onEnd = taken.close
+	}
 
 	encode := func(c *feed.Change) []byte {
 		var b bytes.Buffer
@@ -101,21 +110,29 @@ func (p *planReads) subscription(ctx context.Context, oc *graphql.OperationConte
 	}
 	var buf bytes.Buffer
 	return func(ctx context.Context) *graphql.Response {
-		buf.Reset()
-		change = nil
-		data := next(ctx)
-		if data == nil {
-			return nil
+		var c *feed.Change
+		if taken != nil {
+			if c = taken.next(); c == nil {
+				return nil
+			}
+		} else {
+			buf.Reset()
+			change = nil
+			data := next(ctx)
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+			if change == nil { // a null, with its error: as gqlgen writes it
+				return &graphql.Response{Data: buf.Bytes()}
+			}
+			c = change
 		}
-		data.MarshalGQL(&buf)
-		if change == nil { // a null, with its error: as gqlgen writes it
-			return &graphql.Response{Data: buf.Bytes()}
-		}
-		c := change
 		d := c.Encoded(key, encode)
 		if op != nil {
 			op.data = d
 			op.payload = c.Encoded(key+wsPayloadKey, func(c *feed.Change) []byte { return wsPayload(d) })
+			op.more = taken != nil && taken.ready()
 		}
 		return &graphql.Response{Data: d}
 	}
@@ -205,9 +222,15 @@ type operation struct {
 	timer  *time.Timer // the send timeout of its writes
 	buf    []byte      // its last next message, reused
 
-	// Set by a planned subscription with each result: its data, and the
-	// payload of its next message.
+	// Set by a planned subscription with each result: its data, the
+	// payload of its next message, and whether another result is at hand
+	// (written together, in one write to the connection).
 	data, payload []byte
+	more          bool
+	corked        bool // the socket holds writes back for more to come
+	// onEnd, when set, ends a subscription whose changes it takes itself
+	// (it has no goroutine of its own to learn of the end).
+	onEnd func()
 
 	mu   sync.Mutex
 	errs gqlerror.List

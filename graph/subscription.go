@@ -116,7 +116,10 @@ func (s *subscriber) failures() gqlerror.List {
 // follow starts a subscription to the feed of the caller's organisation:
 // the changes after `after`, or when it is nil after the organisation's
 // newest change now. It holds a place among the key's streams until the
-// subscription ends, and refuses one more than the key may hold.
+// subscription ends, and refuses one more than the key may hold. Its
+// changes come on the channel it returns, or, for a subscription whose
+// plan takes them itself (see planReads.subscription), from the
+// changeStream its context carries.
 func (r *Resolver) follow(ctx context.Context, after *int64) (<-chan *feed.Change, error) {
 	sub := subscriberOf(ctx)
 	p, ok := access.FromContext(ctx)
@@ -147,7 +150,12 @@ func (r *Resolver) follow(ctx context.Context, after *int64) (<-chan *feed.Chang
 		}
 		return nil, err
 	}
-	go r.pump(ctx, sub, stream, f, changes)
+	s := &changeStream{r: r, ctx: ctx, sub: sub, stream: stream, f: f}
+	if taker := takerOf(ctx); taker != nil {
+		*taker = s
+		return changes, nil // never sent on
+	}
+	go r.pump(s, changes)
 	return changes, nil
 }
 
@@ -168,37 +176,99 @@ func (r *Resolver) start(ctx context.Context, after int64, fromNow bool) (int64,
 // at a time.
 const followBatch = feed.DefaultLimit
 
-// pump sends the follower's changes, one by one, into out until the
-// subscription's context ends, then frees the subscription's place.
+// changeStream is a subscription's way through the feed: the changes its
+// follower gives, one at a time, until the subscription's context ends
+// or the follower fails; then it frees the subscription's place.
 //
-// out is unbuffered: the transport takes a change only once it has
-// written the one before, so a client that reads slowly holds back only
-// its own follower, which then reads on from the store (see feed.Hub),
-// and nothing is queued in memory for it. A transport whose write blocks
-// past its send timeout drops the connection, which ends the context.
-func (r *Resolver) pump(ctx context.Context, sub *subscriber, stream *feed.Stream, f *feed.Follower, out chan<- *feed.Change) {
-	defer close(out)
-	defer f.Close()
-	for {
-		changes, err := f.Next(ctx, followBatch)
+// It takes a batch from the follower only once the last is sent: a
+// client that reads slowly holds back only its own follower, which then
+// reads on from the store (see feed.Hub), and nothing is queued in memory
+// for it. A transport whose write blocks past its send timeout drops the
+// connection, which ends the context.
+type changeStream struct {
+	r       *Resolver
+	ctx     context.Context
+	sub     *subscriber
+	stream  *feed.Stream
+	f       *feed.Follower
+	pending []*feed.Change
+	ended   bool
+}
+
+// next returns the next change, waiting for one to commit, or nil once
+// the subscription has ended.
+func (s *changeStream) next() *feed.Change {
+	if s.ended {
+		return nil
+	}
+	if err := s.ctx.Err(); err != nil {
+		s.end(err)
+		return nil
+	}
+	if len(s.pending) == 0 {
+		changes, err := s.f.Next(s.ctx, followBatch)
 		if err != nil {
-			stream.End(sub.endReason(ctx, err))
-			if ctx.Err() == nil {
-				// The error is sent before the subscription ends, so
-				// the client knows why (and, when its point is no
-				// longer kept, not to resume from it).
-				sub.fail(ctx, presentError(ctx, r.fail(ctx, err)))
-			}
+			s.end(err)
+			return nil
+		}
+		s.pending = changes
+	}
+	c := s.pending[0]
+	s.pending = s.pending[1:]
+	s.stream.Sent(1)
+	return c
+}
+
+// ready reports whether next has a change at hand, without waiting.
+func (s *changeStream) ready() bool { return len(s.pending) > 0 }
+
+// end ends the subscription on err, with the reason err or its context
+// gives. An error that is not the context's is recorded for the
+// transport to send before the subscription ends, so the client knows
+// why (and, when its point is no longer kept, not to resume from it).
+func (s *changeStream) end(err error) {
+	if s.ended {
+		return
+	}
+	s.ended = true
+	s.f.Close()
+	s.stream.End(s.sub.endReason(s.ctx, err))
+	if s.ctx.Err() == nil {
+		s.sub.fail(s.ctx, presentError(s.ctx, s.r.fail(s.ctx, err)))
+	}
+}
+
+// close ends the subscription if it has not ended: its context has.
+func (s *changeStream) close() { s.end(s.ctx.Err()) }
+
+// pump sends s's changes into out, an unbuffered channel, until the
+// subscription's context ends: the transport takes a change only once it
+// has written the one before.
+func (r *Resolver) pump(s *changeStream, out chan<- *feed.Change) {
+	defer close(out)
+	for {
+		c := s.next()
+		if c == nil {
 			return
 		}
-		for _, c := range changes {
-			select {
-			case out <- c:
-				stream.Sent(1)
-			case <-ctx.Done():
-				stream.End(sub.endReason(ctx, ctx.Err()))
-				return
-			}
+		select {
+		case out <- c:
+		case <-s.ctx.Done():
+			s.close()
+			return
 		}
 	}
+}
+
+type takerKey struct{}
+
+// withTaker marks ctx as a subscription's whose changes the caller takes
+// itself: follow puts its changeStream in *taker, and starts no pump.
+func withTaker(ctx context.Context, taker **changeStream) context.Context {
+	return context.WithValue(ctx, takerKey{}, taker)
+}
+
+func takerOf(ctx context.Context) **changeStream {
+	t, _ := ctx.Value(takerKey{}).(**changeStream)
+	return t
 }
