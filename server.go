@@ -131,12 +131,16 @@ const logFlushInterval = 100 * time.Millisecond
 // is set. The server's live heap is a few MiB while every request
 // allocates, so the default GOGC=100 collects very often. With these the
 // collector runs when the heap reaches eleven times the live heap or the
-// 100 MiB soft limit, whichever comes first: about 10% more requests a
+// 200 MiB soft limit, whichever comes first: about 10% more requests a
 // second than at GOGC=400 (itself 10-30% above the default), side by
-// side, for a peak of about 100 MiB resident.
+// side. Many subscribers raise the live heap (a thousand WebSockets hold
+// about 60 MiB, with their goroutines' stacks, which every cycle scans):
+// under 100 MiB the collector then ran several times a second while
+// their changes went out, and took most of the CPU; under 200 MiB it
+// runs about once a second, for a peak of about 210 MiB resident.
 const (
 	serveGCPercent   = 1000
-	serveMemoryLimit = 100 << 20
+	serveMemoryLimit = 200 << 20
 )
 
 func tuneGC(getenv func(string) string) {
