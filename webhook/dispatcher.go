@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"tasksapi/access"
 	"tasksapi/feed"
 	"tasksapi/task"
@@ -35,6 +37,7 @@ const (
 	DefaultShutdownGrace = 10 * time.Second
 	DefaultLeaseTTL      = 6 * time.Second
 	DefaultRecordEvery   = 100 * time.Millisecond
+	DefaultMaxRate       = 500
 )
 
 // batch is how many changes a worker takes from the feed at a time.
@@ -80,6 +83,12 @@ type Options struct {
 	// die, the deliveries it made in the last RecordEvery or so are sent
 	// again. Default: DefaultRecordEvery.
 	RecordEvery time.Duration
+	// MaxRate is the most changes a second one webhook is sent, in bursts
+	// of a tenth of that: a webhook behind the feed catches up at that
+	// pace rather than as fast as its endpoint answers, so that the
+	// deliveries cost a server under a heavy write load a bounded share
+	// of its processors. Default: DefaultMaxRate.
+	MaxRate float64
 	// Now is the clock of attempts, schedules and the failing window.
 	// Default: time.Now.
 	Now func() time.Time
@@ -154,6 +163,9 @@ func NewDispatcher(store Store, hub *feed.Hub, opts Options) *Dispatcher {
 	}
 	if opts.RecordEvery <= 0 {
 		opts.RecordEvery = DefaultRecordEvery
+	}
+	if opts.MaxRate <= 0 {
+		opts.MaxRate = DefaultMaxRate
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -299,6 +311,7 @@ func (d *Dispatcher) reconcile() {
 		switch {
 		case w == nil && st.Enabled && held[st.ID]:
 			w = &worker{d: d, id: st.ID, kick: make(chan struct{}, 1), held: d.held}
+			w.pace = rate.NewLimiter(rate.Limit(d.opts.MaxRate), max(1, int(d.opts.MaxRate/10)))
 			w.rec = newRecorder(d.store, st.ID, d.opts.RecordEvery, d.opts.Log.With("webhook", st.ID), w.poke)
 			w.ctx, w.stop = context.WithCancel(d.stop)
 			w.generation.Store(st.Generation)
@@ -380,6 +393,8 @@ type worker struct {
 	kick chan struct{}
 	// rec records its attempts.
 	rec *recorder
+	// pace holds its deliveries to MaxRate.
+	pace *rate.Limiter
 }
 
 func (w *worker) poke() {
@@ -466,6 +481,10 @@ func (w *worker) deliver(st State) error {
 			body := Payload(c, d.opts.Encode)
 			for {
 				if wait := st.NextAttempt.Sub(d.opts.Now()); wait > 0 && !w.sleep(wait) {
+					return nil
+				}
+				if r := w.pace.Reserve(); r.Delay() > 0 && !w.sleep(r.Delay()) {
+					r.Cancel()
 					return nil
 				}
 				a := d.attempt(w.held, st, c.Seq, body)

@@ -148,12 +148,42 @@ func TestAFailingEndpointCostsOneRecordAnAttemptOnItsSchedule(t *testing.T) {
 			len(arrivals), calls, attempts)
 	}
 	for i := 1; i < len(arrivals); i++ {
-		want := opts.Schedule[min(i, len(opts.Schedule))-1]
+		// Scheduled from when the attempt before began, a moment before
+		// it arrived.
+		want := opts.Schedule[min(i, len(opts.Schedule))-1] - 10*time.Millisecond
 		if gap := arrivals[i].Sub(arrivals[i-1]); gap < want {
 			t.Errorf("attempt %d came %s after the one before, want at least %s", i+1, gap, want)
 		}
 	}
 	if st := f.webhook(t, w.ID); st.FailingSince == nil || st.LastDeliveredSeq != w.LastDeliveredSeq {
 		t.Errorf("the failing webhook is %+v, want failing at its first change", st)
+	}
+}
+
+func TestAWebhookBehindTheFeedCatchesUpAtMostAtMaxRate(t *testing.T) {
+	opts := testOptions()
+	opts.MaxRate = 100 // in bursts of 10
+	f := newFixture(t, opts)
+	var mu sync.Mutex
+	var arrivals []time.Time
+	rc := newReceiver(t, func(received, int) int {
+		mu.Lock()
+		arrivals = append(arrivals, time.Now())
+		mu.Unlock()
+		return http.StatusOK
+	})
+	f.addWebhook(t, rc.URL)
+	f.d.Close()
+	seqs := f.createTasks(t, 40) // a backlog, sent when the dispatcher starts again
+	f.restart(t)
+	eventually(t, "every change delivered", func() bool { return len(rc.requests()) == len(seqs) })
+	if got := rc.seqs(); !slices.Equal(got, seqs) {
+		t.Errorf("the receiver got %v, want %v", got, seqs)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// 10 at once, then one every 10 ms.
+	if took, least := arrivals[len(arrivals)-1].Sub(arrivals[0]), 290*time.Millisecond; took < least {
+		t.Errorf("40 changes arrived within %s, want at least %s at 100 a second in bursts of 10", took, least)
 	}
 }
