@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sort"
 	"sync"
+	"time"
 
 	"tasksapi/access"
 )
@@ -39,9 +40,20 @@ type tail struct {
 	head    int64         // the highest seq read from the store
 	changes []*Change     // in seq order, at most tailSize
 	wake    chan struct{} // closed when a read has found more
+	woke    time.Time     // when wake was last closed for new changes
+	waking  bool          // a timer will close wake
 	reading bool          // a read from the store is under way
 	dirty   bool          // a commit came during that read: read again
 }
+
+// wakeInterval is the least time between two wakes of an organisation's
+// followers for new changes. A wake sets every follower that has caught
+// up to work (for a WebSocket, a goroutine and a write each): changes
+// that commit within this of the last wake are told of together, at the
+// end of it, so that under many commits a second each follower takes
+// them a few at a time. Changes are in the tail as soon as they are read:
+// a follower still sending earlier ones finds them without waiting.
+const wakeInterval = 10 * time.Millisecond
 
 var errNoPrincipal = errors.New("feed: no principal in the context")
 
@@ -165,6 +177,33 @@ func (t *tail) after(seq int64, limit int) ([]*Change, <-chan struct{}, bool) {
 	return t.changes[i:min(len(t.changes), i+limit)], t.wake, true
 }
 
+// wakeForChanges wakes the followers for new changes, now or, within
+// wakeInterval of the last such wake, at its end; t.mu is held.
+func (t *tail) wakeForChanges() {
+	if t.waking {
+		return
+	}
+	if wait := wakeInterval - time.Since(t.woke); wait > 0 {
+		t.waking = true
+		time.AfterFunc(wait, func() {
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			t.waking = false
+			t.woke = time.Now()
+			t.wakeNow()
+		})
+		return
+	}
+	t.woke = time.Now()
+	t.wakeNow()
+}
+
+// wakeNow wakes every waiting follower; t.mu is held.
+func (t *tail) wakeNow() {
+	close(t.wake)
+	t.wake = make(chan struct{})
+}
+
 // refresh reads the changes after head from the store and wakes the
 // followers. Reads of one tail never overlap: a commit that arrives
 // during one makes it read once more.
@@ -210,8 +249,11 @@ func (t *tail) read(store Reader) {
 			}
 			t.head = max(t.head, page.LastSeq)
 		}
-		close(t.wake)
-		t.wake = make(chan struct{})
+		if err == nil && ready && len(page.Changes) > 0 {
+			t.wakeForChanges()
+		} else {
+			t.wakeNow()
+		}
 		if err != nil || (!t.dirty && !page.HasMore) {
 			t.reading = false
 			t.mu.Unlock()

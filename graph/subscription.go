@@ -150,7 +150,7 @@ func (r *Resolver) follow(ctx context.Context, after *int64) (<-chan *feed.Chang
 		}
 		return nil, err
 	}
-	s := &changeStream{r: r, ctx: ctx, sub: sub, stream: stream, f: f}
+	s := &changeStream{r: r, ctx: ctx, done: ctx.Done(), sub: sub, stream: stream, f: f}
 	if taker := takerOf(ctx); taker != nil {
 		*taker = s
 		return changes, nil // never sent on
@@ -188,6 +188,7 @@ const followBatch = feed.DefaultLimit
 type changeStream struct {
 	r       *Resolver
 	ctx     context.Context
+	done    <-chan struct{} // ctx's, kept: a context's Done walks its chain of values
 	sub     *subscriber
 	stream  *feed.Stream
 	f       *feed.Follower
@@ -201,9 +202,11 @@ func (s *changeStream) next() *feed.Change {
 	if s.ended {
 		return nil
 	}
-	if err := s.ctx.Err(); err != nil {
-		s.end(err)
+	select {
+	case <-s.done:
+		s.end(s.ctx.Err())
 		return nil
+	default:
 	}
 	if len(s.pending) == 0 {
 		changes, err := s.f.Next(s.ctx, followBatch)
