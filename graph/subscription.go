@@ -241,8 +241,16 @@ func (s *changeStream) end(err error) {
 	}
 }
 
-// close ends the subscription if it has not ended: its context has.
-func (s *changeStream) close() { s.end(s.ctx.Err()) }
+// close ends the subscription if it has not ended: its context has, or
+// whatever took its changes has stopped (a panic, reported on its own).
+func (s *changeStream) close() {
+	if s.ended {
+		return
+	}
+	s.ended = true
+	s.f.Close()
+	s.stream.End(s.sub.endReason(s.ctx, s.ctx.Err()))
+}
 
 // pump sends s's changes into out, an unbuffered channel, until the
 // subscription's context ends: the transport takes a change only once it
