@@ -4,6 +4,8 @@
 #   bench/load.sh                          # 1,000,000 tasks, 10 s a run, 16 connections
 #   TASKS=10000 DURATION=3 bench/load.sh   # a quick run
 #   BASELINE=61932ec bench/load.sh         # and the reads side by side with that build
+#   POSTGRES=local bench/load.sh           # and PostgreSQL side by side with SQLite
+#   POSTGRES=postgres://postgres@127.0.0.1:5432/postgres bench/load.sh
 #
 # It builds the server (with the FTS5 search index), seeds TASKS generated
 # tasks into a fresh database in a temporary directory, creates a key,
@@ -32,19 +34,45 @@
 # on another port, and compares the reads, previous build against this
 # one, the same way, before either server takes a write.
 #
-# Last, the server's peak resident memory and the database size. It stops
-# by itself; the servers and the temporary directory go on exit, whatever
-# happens.
+# With POSTGRES, the URL of an administrator of a PostgreSQL server (or
+# local: postgres/ensure-server.sh starts, or installs, one on this
+# machine and gives its URL), it also creates a fresh database
+# tasks_load_<random> there, seeds the same TASKS into it with the same
+# binary (through COPY), creates a key and serves a second server on it;
+# this build's servers then keep every change (--changes-retention 0), so
+# that the feed's sweep does not take the seeded changes the feed request
+# reads. Every read above runs on both servers side by side, the same
+# way, before either takes a write; after the SQLite comparisons, the
+# writes (creates, idempotent creates, changes) run side by side too. It
+# prints each pair's ratio (PostgreSQL / SQLite), the median p50 and p99
+# of each side, and where the time goes: CPU time a request (utime +
+# stime from /proc, before and after each run) of each server and, when
+# PostgreSQL runs on this machine, of its processes serving the database
+# (its backends, WAL writer, checkpointer and background writer), the
+# machine's idle share, and PostgreSQL transactions a request
+# (pg_stat_database; a statement outside a transaction is one). The
+# counts reach pg_stat_database up to 10 s after a run, so a run on
+# PostgreSQL is followed by at least 11 s before the next one. Then each
+# goal's figure: the default list's throughput against SQLite's (at least
+# 0.3), the highest p50 of a list or search (at most 10 ms) and creates a
+# second (at least 1,500, with synchronous_commit as a session of the
+# URL has it).
+#
+# Last, the servers' peak resident memory and the databases' sizes. It
+# stops by itself; the servers, the temporary directory and the
+# PostgreSQL database go on exit, whatever happens.
 #
 # Environment: TASKS (default 1000000), DURATION seconds (10), CONNECTIONS
 # (16), ROUNDS (3), LOAD_TOOL (wrk, or hey; default: wrk if it can be
-# had), SYNC (the server's --sync, full by default), BASELINE (a git
-# revision to compare the reads with; default none). The load generator
-# comes from Debian (apt-get install wrk, else hey) if missing; nothing
-# else is downloaded. hey sends the same request over and over, so the
-# changes and the idempotent creates, whose every request differs, need
-# wrk. Client and server share this machine's cores, so the numbers
-# compare runs with each other, not with a production deployment.
+# had), SYNC (the server's --sync, full by default; SQLite's only),
+# BASELINE (a git revision to compare the reads with; default none),
+# POSTGRES (an administrator's postgres:// URL, or local; default none).
+# The load generator comes from Debian (apt-get install wrk, else hey) if
+# missing, and so does psql with POSTGRES; nothing else is downloaded.
+# hey sends the same request over and over, so the changes and the
+# idempotent creates, whose every request differs, need wrk. Client and
+# server share this machine's cores, so the numbers compare runs with
+# each other, not with a production deployment.
 set -euo pipefail
 
 TASKS=${TASKS:-1000000}
@@ -54,6 +82,7 @@ ROUNDS=${ROUNDS:-3}
 THREADS=2
 SYNC=${SYNC:-full}
 BASELINE=${BASELINE:-}
+POSTGRES=${POSTGRES:-}
 
 for var in TASKS DURATION CONNECTIONS ROUNDS; do
 	if ! [[ ${!var} =~ ^[0-9]+$ ]]; then
@@ -74,8 +103,28 @@ if [[ -n $BASELINE ]]; then
 		exit 2
 	}
 fi
+case $POSTGRES in
+"" | local | postgres://* | postgresql://*) ;;
+*)
+	echo "load.sh: POSTGRES must be an administrator's postgres:// URL, or local, not '$POSTGRES'" >&2
+	exit 2
+	;;
+esac
 dir=$(mktemp -d "${TMPDIR:-/tmp}/tasks-load.XXXXXX")
-server_pid="" bare_pid="" old_pid=""
+server_pid="" bare_pid="" old_pid="" pg_pid=""
+pg_admin="" pg_db="" pg_url="" pg_local=""
+
+# libpq_url prints a PostgreSQL URL without the pool's settings
+# (pool_max_conns and the like), which psql does not know.
+libpq_url() { # url
+	sed -E 's/([?&])pool_[a-z_]+=[^&]*/\1/g; s/&&+/\&/g; s/\?&/?/; s/[?&]$//' <<<"$1"
+}
+
+# pg_sql runs SQL on the database of a URL, printing rows unaligned, their
+# fields apart by a space.
+pg_sql() { # url sql
+	timeout 60 psql -X -q -A -t -F ' ' -v ON_ERROR_STOP=1 -d "$(libpq_url "$1")" -c "$2"
+}
 
 # stop_server ends a server gracefully, or kills it after 20 s.
 stop_server() { # pid
@@ -94,6 +143,10 @@ cleanup() {
 	trap - EXIT INT TERM
 	stop_server "$server_pid"
 	stop_server "$old_pid"
+	stop_server "$pg_pid"
+	if [[ -n $pg_db ]] && ! pg_sql "$pg_admin" "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null; then
+		echo "load.sh: could not drop the database $pg_db: drop it by hand" >&2
+	fi
 	if [[ -n $bare_pid ]]; then
 		kill -KILL "$bare_pid" 2>/dev/null || true
 		wait "$bare_pid" 2>/dev/null || true
@@ -157,6 +210,18 @@ if ! command -v curl >/dev/null; then
 	apt_install curl && command -v curl >/dev/null || die "could not install curl"
 fi
 command -v go >/dev/null || die "go is not installed"
+if [[ -n $POSTGRES ]]; then
+	if ! command -v psql >/dev/null; then
+		say "installing psql from Debian"
+		apt_install postgresql-client && command -v psql >/dev/null || die "could not install psql"
+	fi
+	pg_admin=$POSTGRES
+	if [[ $POSTGRES == local ]]; then
+		say "making sure PostgreSQL answers on this machine"
+		pg_admin=$("$repo/postgres/ensure-server.sh") || die "no PostgreSQL on this machine"
+	fi
+	pg_version=$(pg_sql "$pg_admin" "SHOW server_version") || die "PostgreSQL does not answer at POSTGRES"
+fi
 
 # ---- servers ----
 
@@ -207,10 +272,35 @@ if [[ -n $BASELINE ]]; then
 	seed_s=$new_seed_s
 fi
 
+# pg_bytes prints the size of the PostgreSQL database.
+pg_bytes() { pg_sql "$pg_admin" "SELECT pg_database_size('$pg_db')"; }
+
+if [[ -n $POSTGRES ]]; then
+	pg_db=tasks_load_$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')
+	pg_sql "$pg_admin" "CREATE DATABASE $pg_db" >/dev/null || die "could not create the database $pg_db"
+	pg_url=$(
+		url=${pg_admin%%\?*} query=""
+		[[ $pg_admin != *\?* ]] || query="?${pg_admin#*\?}"
+		authority=${url#*://}
+		echo "${url%%://*}://${authority%%/*}/$pg_db$query"
+	)
+	say "seeding $TASKS tasks into PostgreSQL, database $pg_db"
+	seed_db "$dir/server" "$pg_url" "$dir/pg-seed.out"
+	pg_seed_s=$seed_s pg_access_key=$access_key pg_secret_key=$secret_key
+	seed_s=$new_seed_s
+	pg_seeded_bytes=$(pg_bytes)
+	pg_sync=$(pg_sql "$pg_url" "SHOW synchronous_commit") || die "could not read synchronous_commit"
+fi
+
 # serve starts a server binary on a free loopback port; its pid goes in
-# served_pid (not a subshell's: cleanup must find it).
+# served_pid (not a subshell's: cleanup must find it). With POSTGRES, this
+# build's servers keep every change: the seeded changes are dated back
+# as far as their tasks, and the feed's sweep, once a minute, would take
+# those of the page the feed request reads before its turn comes.
 serve() { # binary db log
-	"$1" serve --addr 127.0.0.1:0 --db "$2" --rate-limit 0 --sync "$SYNC" >"$3" 2>&1 &
+	local keep=()
+	[[ -z $POSTGRES || $1 != "$dir/server" ]] || keep=(--changes-retention 0)
+	"$1" serve --addr 127.0.0.1:0 --db "$2" --rate-limit 0 --sync "$SYNC" "${keep[@]}" >"$3" 2>&1 &
 	served_pid=$!
 }
 
@@ -259,13 +349,34 @@ if [[ -n $BASELINE ]]; then
 	old_base=http://127.0.0.1:$port
 fi
 
+pg_base=""
+if [[ -n $POSTGRES ]]; then
+	say "starting a server on PostgreSQL"
+	serve "$dir/server" "$pg_url" "$dir/pg-server.log"
+	pg_pid=$served_pid
+	port=$(port_of "$pg_pid" "$dir/pg-server.log") ||
+		die "the server on PostgreSQL did not answer /healthz within 60 s: $(tail -n 20 "$dir/pg-server.log")"
+	pg_base=http://127.0.0.1:$port
+	pg_pool=$(curl -fsS --max-time 10 "$pg_base/metrics" | awk '/^tasks_db_pool_max_connections / {print $2}')
+	# PostgreSQL's CPU time can be read when it runs here: a process of
+	# it works in its data directory.
+	pg_data=$(pg_sql "$pg_admin" "SHOW data_directory" 2>/dev/null) || pg_data=""
+	pg_walwriter=$(pg_sql "$pg_admin" "SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'") || pg_walwriter=""
+	if [[ -n $pg_data && -n $pg_walwriter ]] &&
+		[[ $(readlink -f "/proc/$pg_walwriter/cwd" 2>/dev/null) == "$(readlink -f "$pg_data")" ]]; then
+		pg_local=1
+	fi
+fi
+
 # aim points the requests that follow at a server: the API server (""),
-# bench/bare ("bare") or the previous build ("old").
+# bench/bare ("bare"), the previous build ("old") or the server on
+# PostgreSQL ("pg").
 aim() { # server
 	case $1 in
 	"") base=$server_base access_key=$new_access_key secret_key=$new_secret_key ;;
 	bare) base=$bare_base access_key=$new_access_key secret_key=$new_secret_key ;;
 	old) base=$old_base access_key=$old_access_key secret_key=$old_secret_key ;;
+	pg) base=$pg_base access_key=$pg_access_key secret_key=$pg_secret_key ;;
 	*) die "no server '$1'" ;;
 	esac
 }
@@ -428,9 +539,9 @@ to_ms() {
 	}'
 }
 
-# measure prints "req/s p50_ms p99_ms non_2xx errors" for one request;
-# non_2xx counts the answers other than the expected status that the
-# load tool can tell apart (wrk: only 4xx and 5xx).
+# measure prints "req/s p50_ms p99_ms non_2xx errors requests" for one
+# request; non_2xx counts the answers other than the expected status that
+# the load tool can tell apart (wrk: only 4xx and 5xx).
 measure() { # method path body script header status
 	local out="$dir/run.out"
 	if [[ $tool == wrk ]]; then
@@ -442,13 +553,14 @@ measure() { # method path body script header status
 			cat "$out" >&2
 			return 1
 		}
-		local rps p50 p99 non2xx errors
+		local rps p50 p99 non2xx errors requests
 		rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
 		p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
 		p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
 		non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
 		errors=$(awk '/Socket errors:/ {gsub(",", ""); print $4 + $6 + $8 + $10}' "$out")
-		echo "${rps:-0} $p50 $p99 ${non2xx:-0} ${errors:-0}"
+		requests=$(awk '/ requests in / {print $1}' "$out")
+		echo "${rps:-0} $p50 $p99 ${non2xx:-0} ${errors:-0} ${requests:-0}"
 	else
 		local args=(-z "${DURATION}s" -c "$CONNECTIONS" -cpus "$THREADS" -m "$1" -t 10
 			-H "x-ysuite-access-key: $access_key" -H "x-ysuite-secret-key: $secret_key")
@@ -458,7 +570,7 @@ measure() { # method path body script header status
 			cat "$out" >&2
 			return 1
 		}
-		local rps p50 p99 non2xx errors
+		local rps p50 p99 non2xx errors requests
 		rps=$(awk '/Requests\/sec:/ {print $2}' "$out")
 		p50=$(awk '$1 == "50%" && $2 == "in" {printf "%.2f", $3 * 1000}' "$out")
 		p99=$(awk '$1 == "99%" && $2 == "in" {printf "%.2f", $3 * 1000}' "$out")
@@ -466,7 +578,9 @@ measure() { # method path body script header status
 			s && /^ *\[[0-9]+\]/ && $1 != want {n += $2} END {print n + 0}' "$out")
 		errors=$(awk '/^Error distribution:/ {e = 1; next} /^[^ ]/ {e = 0}
 			e && /^ *\[[0-9]+\]/ {n += substr($1, 2) + 0} END {print n + 0}' "$out")
-		echo "${rps:-0} ${p50:-0} ${p99:-0} $non2xx $errors"
+		requests=$(awk '/^Status code distribution:/ {s = 1; next} /^[^ ]/ {s = 0}
+			s && /^ *\[[0-9]+\]/ {n += $2} END {print n + 0}' "$out")
+		echo "${rps:-0} ${p50:-0} ${p99:-0} $non2xx $errors $requests"
 	fi
 }
 
@@ -491,18 +605,145 @@ answered() {
 }
 
 # others prints how many answers between two readings of answered were
-# not of the expected status, and how many were.
+# not of the expected status, how many were, and how many of the others
+# were 500s.
 others() { # before after status
 	awk -v before="$1" -v after="$2" -v want="$3" 'BEGIN {
 		n = split(before, b, " "); for (i = 1; i <= n; i++) { split(b[i], kv, "="); was[kv[1]] = kv[2] }
 		n = split(after, a, " ")
-		for (i = 1; i <= n; i++) { split(a[i], kv, "="); d = kv[2] - was[kv[1]]; if (kv[1] == want) got += d; else other += d }
-		print other + 0, got + 0
+		for (i = 1; i <= n; i++) {
+			split(a[i], kv, "="); d = kv[2] - was[kv[1]]
+			if (kv[1] == want) got += d; else other += d
+			if (kv[1] == "500") failed += d
+		}
+		print other + 0, got + 0, failed + 0
 	}'
 }
 
+# Where the time goes: while accounting is set, each run notes, under
+# "server:key", its requests, p50, p99 and req/s, the CPU time of the
+# server process and of PostgreSQL's processes serving the database (in
+# clock ticks, utime + stime from /proc), the machine's ticks and idle
+# ticks, and the database's transactions.
+accounting=""
+hz=$(getconf CLK_TCK)
+declare -A acc_requests acc_server acc_pg acc_total acc_idle acc_xacts acc_p50 acc_p99 acc_rps
+declare -A pg_ticks before_pg
+pg_pending="" pg_xacts=0 late_pid=""
+
+# proc_ticks prints the CPU time of a process so far, in clock ticks (0
+# if it has ended).
+proc_ticks() { # pid
+	awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# machine_ticks prints the ticks of every CPU so far, then the idle ones.
+machine_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $5 + $6}' /proc/stat; }
+
+# pg_state reads the database's transactions so far into pg_xacts and,
+# when PostgreSQL runs on this machine, the CPU ticks of the processes
+# serving the database into pg_ticks (pid -> ticks): its backends, the
+# WAL writer, the checkpointer and the background writer.
+pg_state() {
+	local out kind value
+	out=$(pg_sql "$pg_admin" "SELECT 'x', xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '$pg_db'
+		UNION ALL SELECT 'p', pid FROM pg_stat_activity WHERE datname = '$pg_db'
+			OR backend_type IN ('walwriter', 'checkpointer', 'background writer')") ||
+		die "could not read PostgreSQL's statistics"
+	pg_ticks=()
+	while read -r kind value; do
+		case $kind in
+		x) pg_xacts=$value ;;
+		p) [[ -z $pg_local ]] || pg_ticks[$value]=$(proc_ticks "$value") ;;
+		esac
+	done <<<"$out"
+}
+
+# pg_late prints "pid ticks" for each backend of the database, 0.3 s
+# before a run ends: a backend whose query is cancelled, as those under
+# way when a run stops are, loses its connection and ends, taking its
+# CPU time with it. (Its last 0.3 s go uncounted.) The process titles
+# name the database.
+pg_late() {
+	local file pid
+	sleep "$(awk -v d="$DURATION" 'BEGIN {print d - 0.3}')"
+	grep -l -a -F " $pg_db " /proc/[0-9]*/cmdline 2>/dev/null | while read -r file; do
+		pid=${file#/proc/} pid=${pid%/cmdline}
+		echo "$pid $(proc_ticks "$pid")"
+	done
+}
+
+# settle_pg notes the transactions of the last run on PostgreSQL, once
+# they have all reached pg_stat_database: a backend reports its counts
+# at most once a second while busy, and the rest after 10 s idle.
+settle_pg() {
+	[[ -n $pg_pending ]] || return 0
+	local id before ended
+	read -r id before ended <<<"$pg_pending"
+	pg_pending=""
+	((SECONDS >= ended + 12)) || sleep $((ended + 12 - SECONDS))
+	pg_state
+	acc_xacts[$id]=$((${acc_xacts[$id]:-0} + pg_xacts - before))
+}
+
+before_server=0 before_total=0 before_idle=0 before_xacts=0
+note_before() { # server
+	local pid
+	if [[ $1 == pg ]]; then
+		settle_pg
+		pg_state
+		before_xacts=$pg_xacts
+		before_pg=()
+		for pid in "${!pg_ticks[@]}"; do
+			before_pg[$pid]=${pg_ticks[$pid]}
+		done
+		if [[ -n $pg_local ]]; then
+			pg_late >"$dir/pg-late" &
+			late_pid=$!
+		fi
+	fi
+	before_server=$(proc_ticks "$(pid_of "$1")")
+	read -r before_total before_idle <<<"$(machine_ticks)"
+}
+
+note_after() { # server key requests
+	local id=$1:$2 server total idle pid spent=0
+	server=$(proc_ticks "$(pid_of "$1")")
+	read -r total idle <<<"$(machine_ticks)"
+	acc_requests[$id]=$((${acc_requests[$id]:-0} + $3))
+	acc_server[$id]=$((${acc_server[$id]:-0} + server - before_server))
+	acc_total[$id]=$((${acc_total[$id]:-0} + total - before_total))
+	acc_idle[$id]=$((${acc_idle[$id]:-0} + idle - before_idle))
+	acc_p50[$id]+=" $p50" acc_p99[$id]+=" $p99" acc_rps[$id]+=" $rps"
+	if [[ $1 == pg ]]; then
+		pg_state
+		if [[ -n $late_pid ]]; then
+			wait "$late_pid" || true
+			late_pid=""
+			local late ticks
+			while read -r late ticks; do # the backends that ended since
+				[[ -n ${pg_ticks[$late]:-} || -z $ticks ]] || pg_ticks[$late]=$ticks
+			done <"$dir/pg-late"
+		fi
+		for pid in "${!pg_ticks[@]}"; do
+			spent=$((spent + pg_ticks[$pid] - ${before_pg[$pid]:-0}))
+		done
+		acc_pg[$id]=$((${acc_pg[$id]:-0} + spent))
+		pg_pending="$id $before_xacts $SECONDS"
+	fi
+}
+
+pid_of() { # server
+	case $1 in
+	"") echo "$server_pid" ;;
+	pg) echo "$pg_pid" ;;
+	old) echo "$old_pid" ;;
+	bare) echo "$bare_pid" ;;
+	esac
+}
+
 # run measures the request of a key on a server; it sets rps, p50, p99,
-# non2xx and errors. wrk tells only 4xx and 5xx from the rest, so for a
+# non2xx and errors (and, while accounting, notes where the time went). wrk tells only 4xx and 5xx from the rest, so for a
 # request whose answer should be another status than 200 (the 304s) the
 # server's own count of answers by status is read before and after: every
 # answer of the run must be of that status.
@@ -513,12 +754,23 @@ run() { # server key
 	if [[ $status != 200 && $1 != bare ]]; then
 		before=$(answered) || die "${title[$2]}: could not read the server's metrics"
 	fi
-	local line
+	local line requests
+	[[ -z $accounting ]] || note_before "$1"
 	line=$(measure "$method" "$path" "$body" "$script" "$header" "$status") || die "${title[$2]}: $tool failed"
-	read -r rps p50 p99 non2xx errors <<<"$line"
+	read -r rps p50 p99 non2xx errors requests <<<"$line"
+	[[ -z $accounting ]] || note_after "$1" "$2" "$requests"
 	if [[ -n $before ]]; then
 		after=$(answered) || die "${title[$2]}: could not read the server's metrics"
-		read -r other got <<<"$(others "$before" "$after" "$status")"
+		local failed
+		read -r other got failed <<<"$(others "$before" "$after" "$status")"
+		# The requests still under way when the load tool stops, one a
+		# connection at most, end with their client: their queries are
+		# cancelled (always on PostgreSQL), and they are counted as 500s,
+		# answered to no one. The PostgreSQL comparisons let those pass.
+		if [[ -n $accounting ]]; then
+			((failed <= CONNECTIONS)) || failed=$CONNECTIONS
+			other=$((other - failed))
+		fi
 		if ((got == 0)); then
 			say "${title[$2]}: not one answer was a $status"
 			other=$((other + 1))
@@ -602,6 +854,24 @@ if [[ -n $BASELINE ]]; then
 	side_by_side old_rounds "${entries[@]}"
 fi
 
+# The reads on PostgreSQL beside the same on SQLite, on the same seeded
+# tasks, before either takes a write.
+pg_read_rounds=()
+if [[ -n $POSTGRES ]]; then
+	aim pg
+	for key in "${reads[@]}"; do
+		check_request "$key" || die "${title[$key]}: the server on PostgreSQL fails it before any load"
+	done
+	entries=()
+	for key in "${reads[@]}"; do
+		entries+=(":$key" "pg:$key")
+	done
+	accounting=1
+	side_by_side pg_read_rounds "${entries[@]}"
+	settle_pg
+	accounting=""
+fi
+
 measure_table "${writes[@]}"
 
 # Changes and idempotent creates beside plain creates.
@@ -617,12 +887,37 @@ check GET /v1/tasks "" "" 200 || die "the bare server fails before any load"
 list_rounds=()
 side_by_side list_rounds ":list" "bare:list" ":gql_list" ":status" "bare:status"
 
+# The writes on PostgreSQL beside the same on SQLite.
+pg_writes=()
+pg_write_rounds=()
+if [[ -n $POSTGRES ]]; then
+	aim pg
+	entries=()
+	for key in "${writes[@]}"; do
+		if skipped "$key"; then
+			say "${title[$key]} on PostgreSQL: skipped: it needs wrk (each request differs)"
+			continue
+		fi
+		check_request "$key" || die "${title[$key]}: the server on PostgreSQL fails it before any load"
+		pg_writes+=("$key")
+		entries+=(":$key" "pg:$key")
+	done
+	accounting=1
+	side_by_side pg_write_rounds "${entries[@]}"
+	settle_pg
+	accounting=""
+fi
+
 peak_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status")
 rss_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$server_pid/status")
 end_bytes=$(db_bytes)
 wal_bytes=$(stat -c %s "$db-wal" 2>/dev/null || echo 0)
 if [[ -n $BASELINE ]]; then
 	old_peak_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$old_pid/status")
+fi
+if [[ -n $POSTGRES ]]; then
+	pg_peak_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pg_pid/status")
+	pg_end_bytes=$(pg_bytes)
 fi
 
 # ---- report ----
@@ -671,11 +966,12 @@ print_rounds() { # array heads ratios
 }
 
 # print_pairs prints rounds whose figures come in pairs, previous build
-# then this one: a line per request, with each round's figures and their
-# ratio, and the median ratio. names: the requests, |-separated.
-print_pairs() { # array names
+# then this one (or SQLite then PostgreSQL): a line per request, with each
+# round's figures and their ratio, and the median ratio. names: the
+# requests, |-separated; head: what the ratio is ("new / old").
+print_pairs() { # array names [head]
 	local -n lines=$1
-	printf '%s\n' "${lines[@]}" | awk -v names="$2" -v rounds="$ROUNDS" '
+	printf '%s\n' "${lines[@]}" | awk -v names="$2" -v rounds="$ROUNDS" -v head="${3:-new / old}" '
 		function median(a, n,   i, j, t) {
 			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
 			return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
@@ -684,7 +980,7 @@ print_pairs() { # array names
 		END {
 			np = split(names, name, "|")
 			printf "%-24s", "request"
-			for (r = 1; r <= n; r++) printf " %22s", "round " r ": new / old"
+			for (r = 1; r <= n; r++) printf " %22s", "round " r ": " head
 			printf " %8s\n", "median"
 			for (p = 1; p <= np; p++) {
 				printf "%-24s", name[p]
@@ -743,12 +1039,89 @@ if [[ -n $BASELINE ]]; then
 	done
 	print_pairs old_rounds "${names#|}"
 fi
+
+# median prints the median of numbers apart by spaces.
+median() { # numbers
+	tr ' ' '\n' <<<"$1" | awk 'NF' | sort -g | awk '{a[NR] = $1}
+		END {if (!NR) print 0; else print NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}
+
+if [[ -n $POSTGRES ]]; then
+	declare -A short=([list]="REST default" [status]="REST status=0" [filtered]="REST st=0&pr=3&due_date"
+		[search]="REST search=sarah" [deep]="REST deep page" [get]="REST get by id" [feed]="REST change feed"
+		[get304]="REST get 304" [gql_list]="GraphQL tasks list" [gql_connection]="GraphQL tasksConnection"
+		[create]="REST create" [idempotent_create]="REST create idempotent" [change]="REST change (PATCH)")
+	pg_keys=("${reads[@]}" "${pg_writes[@]}")
+	echo
+	echo "PostgreSQL $pg_version, database $pg_db, synchronous_commit $pg_sync, a pool of ${pg_pool:-?} connections,"
+	echo "  on $pg_base: seed ${pg_seed_s} s ($(cat "$dir/pg-seed.out"))"
+	echo "side by side with SQLite, $ROUNDS rounds of ${DURATION} s each (req/s, PostgreSQL / SQLite):"
+	pg_rounds=()
+	for ((i = 0; i < ${#pg_read_rounds[@]}; i++)); do
+		pg_rounds+=("${pg_read_rounds[i]} ${pg_write_rounds[i]:-}")
+	done
+	names=""
+	for key in "${pg_keys[@]}"; do
+		names+="|${short[$key]}"
+	done
+	print_pairs pg_rounds "${names#|}" "pg / sqlite"
+
+	echo
+	echo "medians of the rounds, and CPU time a request over them (utime + stime; postgres: its processes"
+	echo "serving the database), the machine's idle share and PostgreSQL transactions a request:"
+	for key in "${pg_keys[@]}"; do
+		sq=:$key pq=pg:$key
+		echo "${short[$key]}|$(median "${acc_p50[$sq]}")|$(median "${acc_p50[$pq]}")|$(median "${acc_p99[$sq]}")|$(median "${acc_p99[$pq]}")|${acc_requests[$sq]}|${acc_server[$sq]}|${acc_total[$sq]}|${acc_idle[$sq]}|${acc_requests[$pq]}|${acc_server[$pq]}|${acc_pg[$pq]:-0}|${acc_total[$pq]}|${acc_idle[$pq]}|${acc_xacts[$pq]:-0}"
+	done | awk -F '|' -v hz="$hz" -v pg_local="$pg_local" '
+		function us(ticks, requests) { return requests > 0 ? sprintf("%.0f", ticks * 1e6 / hz / requests) : "-" }
+		function ms(v) { return sprintf("%.2f", v) }
+		function pct(idle, total) { return total > 0 ? sprintf("%.0f", 100 * idle / total) : "-" }
+		BEGIN {
+			f = "%-24s %7s %7s  %7s %7s  %7s  %7s %8s %7s  %7s  %6s %6s\n"
+			printf f, "", "p50 ms", "", "p99 ms", "", "SQLite", "PostgreSQL", "(µs a", "request)", "xacts", "idle %", ""
+			printf f, "request", "SQLite", "PG", "SQLite", "PG", "server", "server", "postgres", "sum", "a req.", "SQLite", "PG"
+		}
+		{
+			pg = pg_local ? us($12, $10) : "-"
+			sum = pg_local ? us($11 + $12, $10) : "-"
+			xacts = $10 > 0 ? sprintf("%.2f", $15 / $10) : "-"
+			printf f, $1, ms($2), ms($3), ms($4), ms($5), us($7, $6), us($11, $10), pg, sum, xacts, pct($9, $8), pct($14, $13)
+		}'
+	if [[ -z $pg_local ]]; then
+		echo "(PostgreSQL does not run on this machine, or its data directory could not be read: no CPU time of its own)"
+	fi
+
+	# The goals.
+	list_ratio=$(paste -d ' ' <(tr ' ' '\n' <<<"${acc_rps[:list]}" | awk 'NF') \
+		<(tr ' ' '\n' <<<"${acc_rps[pg:list]}" | awk 'NF') | awk '$1 > 0 {printf "%s ", $2 / $1}')
+	list_ratio=$(median "$list_ratio")
+	worst_p50=0 worst=""
+	for key in list status filtered search deep gql_list gql_connection; do
+		v=$(median "${acc_p50[pg:$key]}")
+		if awk -v a="$v" -v b="$worst_p50" 'BEGIN {exit !(a > b)}'; then
+			worst_p50=$v worst=${short[$key]}
+		fi
+	done
+	echo
+	echo "goals on PostgreSQL, $TASKS tasks, $CONNECTIONS connections:"
+	awk -v r="$list_ratio" 'BEGIN {printf "  default list: %.2f of SQLite'"'"'s req/s (goal: at least 0.3; %.2f of it)\n", r, r / 0.3}'
+	awk -v p="$worst_p50" -v w="$worst" 'BEGIN {printf "  lists and searches: highest p50 %.2f ms, %s (goal: at most 10 ms; %.2f of it)\n", p, w, p / 10}'
+	if [[ -n ${acc_rps[pg:create]:-} ]]; then
+		awk -v c="$(median "${acc_rps[pg:create]}")" -v s="$pg_sync" \
+			'BEGIN {printf "  creates: %.0f a second, synchronous_commit %s (goal: at least 1,500; %.2f of it)\n", c, s, c / 1500}'
+	fi
+	echo "  (each list's p50 at 1M against 10k: the p50s above, of a run at each)"
+fi
 echo
 echo "server peak resident memory (VmHWM): $(mib $((peak_kb * 1024))) (resident now: $(mib $((rss_kb * 1024))))"
 if [[ -n $BASELINE ]]; then
 	echo "previous build's peak resident memory (VmHWM, reads only): $(mib $((old_peak_kb * 1024)))"
 fi
 echo "database: $(mib "$seeded_bytes") after seeding, $(mib "$end_bytes") after the runs (WAL now $(mib "$wal_bytes"))"
+if [[ -n $POSTGRES ]]; then
+	echo "server on PostgreSQL: peak resident memory (VmHWM) $(mib $((pg_peak_kb * 1024)));" \
+		"database $(mib "$pg_seeded_bytes") after seeding, $(mib "$pg_end_bytes") after the runs"
+fi
 
 failed=0
 for r in "${results[@]}"; do
