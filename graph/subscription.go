@@ -150,7 +150,10 @@ func (r *Resolver) follow(ctx context.Context, after *int64) (<-chan *feed.Chang
 		}
 		return nil, err
 	}
-	s := &changeStream{r: r, ctx: ctx, done: ctx.Done(), sub: sub, stream: stream, f: f}
+	// A context of its own, whose Done is at hand: a subscription's
+	// context is a long chain of values, walked by each Done and Err.
+	sctx, cancel := context.WithCancel(ctx)
+	s := &changeStream{r: r, ctx: sctx, cancel: cancel, done: sctx.Done(), sub: sub, stream: stream, f: f}
 	if taker := takerOf(ctx); taker != nil {
 		*taker = s
 		return changes, nil // never sent on
@@ -188,7 +191,8 @@ const followBatch = feed.DefaultLimit
 type changeStream struct {
 	r       *Resolver
 	ctx     context.Context
-	done    <-chan struct{} // ctx's, kept: a context's Done walks its chain of values
+	cancel  context.CancelFunc
+	done    <-chan struct{} // ctx's
 	sub     *subscriber
 	stream  *feed.Stream
 	f       *feed.Follower
@@ -239,6 +243,7 @@ func (s *changeStream) end(err error) {
 	if s.ctx.Err() == nil {
 		s.sub.fail(s.ctx, presentError(s.ctx, s.r.fail(s.ctx, err)))
 	}
+	s.cancel()
 }
 
 // close ends the subscription if it has not ended: its context has, or
@@ -250,6 +255,7 @@ func (s *changeStream) close() {
 	s.ended = true
 	s.f.Close()
 	s.stream.End(s.sub.endReason(s.ctx, s.ctx.Err()))
+	s.cancel()
 }
 
 // pump sends s's changes into out, an unbuffered channel, until the
