@@ -14,18 +14,20 @@
 # threads, printing requests/s, p50 and p99 for each: the reads (among
 # them a get answered 304 by its If-None-Match), then the writes: creates,
 # creates each with an Idempotency-Key of its own, and changes (PATCH) of
-# tasks spread over the seeded ids, each to a title never sent before, so
-# that each makes a new version. Every write is durable as the server's
-# --sync makes it (full by default).
+# tasks spread over the seeded ids: renames, each to a title never sent
+# before, and completions (status 2 with a note of their own), so that each
+# makes a new version. Every write is durable as the server's --sync makes
+# it (full by default).
 #
 # Then the ratios, side by side: the two plain lists against bench/bare on
 # the same database (a bare net/http server with prepared statements and
 # nothing else, the ceiling they are compared with), the GraphQL list
-# against the REST one, changes and idempotent creates against plain
-# creates, and the get answered 304 against the plain get. The compared
-# requests take turns for ROUNDS rounds of DURATION seconds each, every
-# other round in reverse order, so that a slow spell of a shared machine
-# falls on both sides; it prints each round and the median ratios.
+# against the REST one, renames, completions and idempotent creates
+# against plain creates, and the get answered 304 against the plain get.
+# The compared requests take turns for ROUNDS rounds of DURATION seconds
+# each, every other round in reverse order, so that a slow spell of a
+# shared machine falls on both sides; it prints each round and the median
+# ratios.
 #
 # With BASELINE, a git revision, it also builds that revision (from git
 # archive, in the temporary directory), seeds the same TASKS with that
@@ -473,10 +475,17 @@ function request()
 	if task == skip then
 		task = task % tasks + 1
 	end
-	local body = string.format('{"title":"Load test change %s-%d-%d"}', stamp, tid, n)
+	local body = string.format(BODY, stamp, tid, n)
 	return wrk.format(nil, "/v1/tasks/" .. task, nil, body)
 end
 EOF
+# Completions: the same, each marking its task completed with a note of
+# its own (so each is a real change, whatever the task's status was): the
+# change a task list makes most. A change of title, above, also moves its
+# task in the title index and in the search index.
+sed "s/^local tasks, skip = .*/&\\nlocal BODY = '{\"status\":2,\"description\":\"Completed in the load test %s-%d-%d\"}'/" \
+	"$dir/change.lua" >"$dir/complete.lua"
+sed -i "s/^local tasks, skip = .*/&\\nlocal BODY = '{\"title\":\"Load test change %s-%d-%d\"}'/" "$dir/change.lua"
 
 # Each request is named by a key. Its spec: method | path | body | wrk
 # script | header | expected status | wrk only. Path, body and header
@@ -502,11 +511,13 @@ request create "REST create (POST /v1/tasks)" POST /v1/tasks "$create_body" "$di
 request idempotent_create "REST create with Idempotency-Key" POST /v1/tasks "$create_body" "$dir/idempotent_create.lua" \
 	"Idempotency-Key: load-check-$$" 200 wrk
 request change "REST change (PATCH /v1/tasks/{id})" PATCH /v1/tasks/1 '{"title":"Load test change check"}' "$dir/change.lua" "" 200 wrk
+request complete "REST completion (PATCH, status 2)" PATCH /v1/tasks/2 '{"status":2,"description":"Completion check"}' \
+	"$dir/complete.lua" "" 200 wrk
 
 # The reads are measured first, and compared with the previous build,
 # while both databases hold just the seeded tasks; then the writes.
 reads=(list status filtered search deep get feed get304 gql_list gql_connection)
-writes=(create idempotent_create change)
+writes=(create idempotent_create change complete)
 
 # Each request must answer as expected once before it is measured: a load
 # of errors measures nothing.
@@ -877,7 +888,7 @@ measure_table "${writes[@]}"
 # Changes and idempotent creates beside plain creates.
 write_rounds=()
 if [[ $tool == wrk ]]; then
-	side_by_side write_rounds ":create" ":change" ":idempotent_create"
+	side_by_side write_rounds ":create" ":change" ":idempotent_create" ":complete"
 fi
 
 # The plain lists beside the bare ceiling, and the GraphQL list beside the
@@ -1017,8 +1028,8 @@ echo
 print_rounds get_rounds "get|get 304" "2/1|304/get|get 304 / get"
 if ((${#write_rounds[@]})); then
 	echo
-	print_rounds write_rounds "create|change|idem. crt." \
-		"2/1|chg/create|change (PATCH) / create;3/1|idem/crt|create with Idempotency-Key / create"
+	print_rounds write_rounds "create|change|idem. crt.|complete" \
+		"2/1|chg/create|change of title (PATCH) / create;4/1|cpl/create|completion (PATCH) / create;3/1|idem/crt|create with Idempotency-Key / create"
 else
 	echo
 	echo "changes and idempotent creates side by side: skipped (they need wrk)"
@@ -1050,7 +1061,8 @@ if [[ -n $POSTGRES ]]; then
 	declare -A short=([list]="REST default" [status]="REST status=0" [filtered]="REST st=0&pr=3&due_date"
 		[search]="REST search=sarah" [deep]="REST deep page" [get]="REST get by id" [feed]="REST change feed"
 		[get304]="REST get 304" [gql_list]="GraphQL tasks list" [gql_connection]="GraphQL tasksConnection"
-		[create]="REST create" [idempotent_create]="REST create idempotent" [change]="REST change (PATCH)")
+		[create]="REST create" [idempotent_create]="REST create idempotent" [change]="REST change (PATCH)"
+		[complete]="REST completion (PATCH)")
 	pg_keys=("${reads[@]}" "${pg_writes[@]}")
 	echo
 	echo "PostgreSQL $pg_version, database $pg_db, synchronous_commit $pg_sync, a pool of ${pg_pool:-?} connections,"

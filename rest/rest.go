@@ -212,6 +212,10 @@ func readBody(r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
+// statusClientClosedRequest is the status logged for a request whose
+// client went away before its answer was ready.
+const statusClientClosedRequest = 499
+
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var he *httpError
 	if errors.As(err, &he) {
@@ -254,6 +258,13 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", access.RetryAfterSeconds(te.RetryAfter))
 		writeJSON(w, http.StatusServiceUnavailable, envelope{Message: te.Message})
 	default:
+		if ctxErr := r.Context().Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+			// The client went away before its answer: no fault of the
+			// server's, and nobody to tell. The status is for the logs
+			// and metrics: nginx's "client closed request".
+			writeJSON(w, statusClientClosedRequest, envelope{Message: "The client closed the request."})
+			return
+		}
 		a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeJSON(w, http.StatusInternalServerError, envelope{Message: InternalMessage})
 	}

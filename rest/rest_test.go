@@ -1,6 +1,7 @@
 package rest_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -652,4 +653,34 @@ func TestInternalFaultsHideTheirDetail(t *testing.T) {
 			}
 		}
 	})
+}
+
+// abandoned fails every list as a store does when its caller's context
+// ends: with the context's error.
+type abandoned struct{ task.Service }
+
+func (abandoned) ListTasks(ctx context.Context, _ task.ListParams) (task.Page, error) {
+	<-ctx.Done()
+	return task.Page{}, ctx.Err()
+}
+
+func TestARequestWhoseClientWentAwayIsNotAnInternalFault(t *testing.T) {
+	var logged bytes.Buffer
+	a := newHandlerOn(t, storetest.SQLite, func(s task.Service) task.Service { return abandoned{s} }, 0,
+		func(o *rest.Options) { o.Log = slog.New(slog.NewTextHandler(&logged, nil)) })
+	ctx, cancel := context.WithCancel(context.Background())
+	req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/v1/tasks", nil)
+	req.Header.Set(access.AccessKeyHeader, a.creds.AccessKey)
+	req.Header.Set(access.SecretKeyHeader, a.creds.SecretKey)
+	rec := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() { a.handler.ServeHTTP(rec, req); close(done) }()
+	cancel()
+	<-done
+	if rec.Code != 499 {
+		t.Errorf("status %d, want 499 (client closed request)", rec.Code)
+	}
+	if strings.Contains(logged.String(), "level=ERROR") {
+		t.Errorf("a client going away was logged as an error:\n%s", logged.String())
+	}
 }
