@@ -2,7 +2,7 @@ package sqlite_test
 
 // Benchmarks of the store's writes under concurrent writers, side by side:
 //
-//	go test -tags sqlite_fts5 -run '^$' -bench Writes ./db
+//	go test -tags sqlite_fts5 -run '^$' -bench Writes ./sqlite
 //
 // Each writes into the create benchmarks' copy of the seeded database,
 // opened with the server's default sync (full): every write is on disk
