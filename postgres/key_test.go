@@ -82,7 +82,13 @@ func TestServersMakingKeysOfOneNewOrganisationTogetherMakeItOnce(t *testing.T) {
 func TestAKeyIsHonouredByEveryServerWithinASecond(t *testing.T) {
 	_, stores := servers(t, 2)
 	log := slog.New(slog.DiscardHandler)
-	one, other := access.NewGuard(stores[0], 0, log), access.NewGuard(stores[1], 0, log)
+	guards := make([]*access.Guard, len(stores))
+	for i, s := range stores {
+		// As the server wires them: a revocation through any server
+		// makes every guard forget the key.
+		guards[i] = access.NewGuard(s, 0, log)
+		s.OnKeyRevoked(guards[i].Forget)
+	}
 	admit := func(g *access.Guard, creds access.Credentials) error {
 		_, err := g.AdmitKey(context.Background(), creds.AccessKey, creds.SecretKey, http.Header{})
 		return err
@@ -92,13 +98,16 @@ func TestAKeyIsHonouredByEveryServerWithinASecond(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Well within access.VerifiedKeyTTL, for which a guard trusts a key it
+	// verified: a revocation must not wait for that to run out.
+	const within = access.VerifiedKeyTTL / 2
 	tests := []struct {
 		name string
 		do   func() error
-		want task.Code // of the other server, within access.VerifiedKeyTTL
+		want task.Code // of every server
 	}{
-		{"a key made through one server is admitted by the other at once", func() error { return nil }, ""},
-		{"a key revoked through one server is refused by the other within a second", func() error {
+		{"a key made through one server is admitted by every server at once", func() error { return nil }, ""},
+		{"a key revoked through one server is refused by every server at once", func() error {
 			return stores[0].RevokeKey(t.Context(), creds.AccessKey)
 		}, task.CodeUnauthenticated},
 	}
@@ -107,19 +116,18 @@ func TestAKeyIsHonouredByEveryServerWithinASecond(t *testing.T) {
 			if err := tt.do(); err != nil {
 				t.Fatal(err)
 			}
-			deadline := time.Now().Add(access.VerifiedKeyTTL + 200*time.Millisecond)
-			for {
-				err := admit(other, creds)
-				if task.ErrorCode(err) == tt.want || (err == nil && tt.want == "") {
-					break
+			deadline := time.Now().Add(within)
+			for i, g := range guards {
+				for {
+					err := admit(g, creds)
+					if task.ErrorCode(err) == tt.want || (err == nil && tt.want == "") {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("server %d answers %v, want %q within %v", i, err, tt.want, within)
+					}
+					time.Sleep(5 * time.Millisecond)
 				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the other server answers %v, want %q within %v", err, tt.want, access.VerifiedKeyTTL)
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-			if err := admit(one, creds); (err == nil) != (tt.want == "") {
-				t.Errorf("the server it went through answers %v, want %q", err, tt.want)
 			}
 		})
 	}
