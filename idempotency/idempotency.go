@@ -134,6 +134,15 @@ func FromContext(ctx context.Context) (*Claim, bool) {
 	return c, ok
 }
 
+// ClaimOf is the claim in ctx, or nil: a nil claim keeps nothing (Keep,
+// Kept), so a store's write takes it from the request's context, before
+// the write is queued to run under a context of its own, and uses it
+// whether or not the request carried a key.
+func ClaimOf(ctx context.Context) *Claim {
+	c, _ := FromContext(ctx)
+	return c
+}
+
 // Fingerprint identifies a request: its method, path and body, and any
 // headers given (as "Name: value") that decide how the request is read.
 // A repeat runs the same handler again, so a header that could make it
@@ -220,8 +229,12 @@ func (c *Claim) Replayed() bool { return c.replay != nil }
 
 // Keep returns the stored form of a write's outcome, for the write to
 // store in its own transaction, or nil when there is nothing to keep (a
-// repeat, or an outcome already kept). Call Kept once the write commits.
+// repeat, an outcome already kept, or no claim). Call Kept once the
+// write commits.
 func (c *Claim) Keep(t task.Task) ([]byte, error) {
+	if c == nil {
+		return nil, nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.replay != nil || c.kept {
@@ -232,6 +245,9 @@ func (c *Claim) Keep(t task.Task) ([]byte, error) {
 
 // Kept records that the outcome is stored.
 func (c *Claim) Kept() {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	c.kept = true
 	c.mu.Unlock()

@@ -55,31 +55,16 @@ func queueKeepOutcome(b *pgx.Batch, c *idempotency.Claim, outcome []byte) {
 	b.Queue(insertOutcome, c.KeyID, c.Key, c.Fingerprint, outcome, c.Expires.Unix())
 }
 
-// claimOf is the Idempotency-Key claim of a request, or nil.
-func claimOf(ctx context.Context) *idempotency.Claim {
-	c, _ := idempotency.FromContext(ctx)
-	return c
-}
-
 // queueKeep queues, in a write's batch, the keeping of the outcome t for
-// the request's claim, if it has one and it is not already kept; kept
-// tells the claim once the write has committed.
+// the request's claim (idempotency.ClaimOf), if it has one and it is not
+// already kept; Claim.Kept tells the claim once the write has committed.
 func queueKeep(b *pgx.Batch, c *idempotency.Claim, t task.Task) error {
-	if c == nil {
-		return nil
-	}
 	outcome, err := c.Keep(t)
 	if err != nil || outcome == nil {
 		return err
 	}
 	queueKeepOutcome(b, c, outcome)
 	return nil
-}
-
-func kept(c *idempotency.Claim) {
-	if c != nil {
-		c.Kept()
-	}
 }
 
 // IdempotencyRecord returns the unexpired record of an API key's key.

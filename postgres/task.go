@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tasksapi/feed"
+	"tasksapi/idempotency"
 	"tasksapi/task"
 )
 
@@ -71,7 +72,7 @@ func (s *Store) CreateTask(ctx context.Context, in task.CreateInput) (task.Task,
 		return task.Task{}, err
 	}
 	t.Created(task.NewDateTime(s.Now()))
-	claim := claimOf(ctx)
+	claim := idempotency.ClaimOf(ctx)
 	if err := s.pool.QueryRow(ctx, nextTaskID).Scan(&t.ID); err != nil {
 		return task.Task{}, fail(err, "create task")
 	}
@@ -86,7 +87,7 @@ func (s *Store) CreateTask(ctx context.Context, in task.CreateInput) (task.Task,
 	if err != nil {
 		return task.Task{}, fail(err, "create task")
 	}
-	kept(claim)
+	claim.Kept()
 	return t, nil
 }
 
@@ -101,7 +102,7 @@ func (s *Store) UpdateTask(ctx context.Context, id int, in task.UpdateInput, exp
 	if err != nil {
 		return task.Task{}, err
 	}
-	claim := claimOf(ctx)
+	claim := idempotency.ClaimOf(ctx)
 	var t task.Task
 	err = s.change(ctx, org, id, expect, func(old task.Task, g *groupTx) error {
 		var fields []string
@@ -124,7 +125,7 @@ func (s *Store) UpdateTask(ctx context.Context, id int, in task.UpdateInput, exp
 	if err != nil {
 		return task.Task{}, fail(err, "update task %d", id)
 	}
-	kept(claim)
+	claim.Kept()
 	return t, nil
 }
 
@@ -136,7 +137,7 @@ func (s *Store) DeleteTask(ctx context.Context, id int, expect task.Expect) (tas
 	if err != nil {
 		return task.Task{}, err
 	}
-	claim := claimOf(ctx)
+	claim := idempotency.ClaimOf(ctx)
 	var t task.Task
 	err = s.change(ctx, org, id, expect, func(old task.Task, g *groupTx) error {
 		t = old
@@ -150,7 +151,7 @@ func (s *Store) DeleteTask(ctx context.Context, id int, expect task.Expect) (tas
 	if err != nil {
 		return task.Task{}, fail(err, "delete task %d", id)
 	}
-	kept(claim)
+	claim.Kept()
 	return t, nil
 }
 

@@ -41,32 +41,15 @@ func keepIn(ctx context.Context, tx *sql.Tx, c *idempotency.Claim, outcome []byt
 	return nil
 }
 
-// claimOf is the Idempotency-Key claim of a request, or nil. A write
-// takes it from the request's context before it is queued: the writer
-// runs it under a context of its own.
-func claimOf(ctx context.Context) *idempotency.Claim {
-	c, _ := idempotency.FromContext(ctx)
-	return c
-}
-
 // keep stores, within a write's transaction, the outcome t for the
-// request's claim, if it has one; kept tells the claim once the write
-// has committed.
+// request's claim (idempotency.ClaimOf), if it has one; Claim.Kept tells
+// the claim once the write has committed.
 func keep(ctx context.Context, tx *sql.Tx, c *idempotency.Claim, t task.Task) error {
-	if c == nil {
-		return nil
-	}
 	outcome, err := c.Keep(t)
 	if err != nil || outcome == nil {
 		return err
 	}
 	return keepIn(ctx, tx, c, outcome)
-}
-
-func kept(c *idempotency.Claim) {
-	if c != nil {
-		c.Kept()
-	}
 }
 
 // IdempotencyRecord returns the unexpired record of an API key's key.

@@ -12,6 +12,7 @@ import (
 
 	"tasksapi/access"
 	"tasksapi/feed"
+	"tasksapi/idempotency"
 	"tasksapi/task"
 )
 
@@ -47,7 +48,7 @@ func (s *Store) CreateTask(ctx context.Context, in task.CreateInput) (task.Task,
 		return task.Task{}, err
 	}
 	t.Created(task.NewDateTime(s.Now()))
-	claim := claimOf(ctx)
+	claim := idempotency.ClaimOf(ctx)
 	err = s.commit(ctx, org, func(ctx context.Context, tx *sql.Tx) error {
 		t.ID = 0 // a write may run again: see writeRequest
 		if err := insert(ctx, tx, org, &t); err != nil {
@@ -61,7 +62,7 @@ func (s *Store) CreateTask(ctx context.Context, in task.CreateInput) (task.Task,
 	if err != nil {
 		return task.Task{}, fmt.Errorf("create task: %w", err)
 	}
-	kept(claim)
+	claim.Kept()
 	return t, nil
 }
 
@@ -76,7 +77,7 @@ func (s *Store) UpdateTask(ctx context.Context, id int, in task.UpdateInput, exp
 		return task.Task{}, err
 	}
 	var t task.Task
-	claim := claimOf(ctx)
+	claim := idempotency.ClaimOf(ctx)
 	err = s.commit(ctx, org, func(ctx context.Context, tx *sql.Tx) error {
 		old, err := readForWrite(ctx, tx, org, id, expect)
 		if err != nil {
@@ -100,7 +101,7 @@ func (s *Store) UpdateTask(ctx context.Context, id int, in task.UpdateInput, exp
 	if err != nil {
 		return task.Task{}, refusalOr(err, "update task %d", id)
 	}
-	kept(claim)
+	claim.Kept()
 	return t, nil
 }
 
@@ -113,7 +114,7 @@ func (s *Store) DeleteTask(ctx context.Context, id int, expect task.Expect) (tas
 		return task.Task{}, err
 	}
 	var t task.Task
-	claim := claimOf(ctx)
+	claim := idempotency.ClaimOf(ctx)
 	err = s.commit(ctx, org, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		if t, err = readForWrite(ctx, tx, org, id, expect); err != nil {
@@ -130,7 +131,7 @@ func (s *Store) DeleteTask(ctx context.Context, id int, expect task.Expect) (tas
 	if err != nil {
 		return task.Task{}, refusalOr(err, "delete task %d", id)
 	}
-	kept(claim)
+	claim.Kept()
 	return t, nil
 }
 
