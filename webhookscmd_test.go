@@ -76,6 +76,27 @@ func newHookReceiver(t *testing.T, delay time.Duration) *hookReceiver {
 	return rc
 }
 
+// firstSendings are the seqs of the changes a webhook was sent, each at
+// its first sending, in the order sent. Every sending must carry the
+// webhook-id of its webhook and change, so that a repeat (sent at least
+// once, after a crash or a takeover) carries its first sending's.
+func firstSendings(t *testing.T, reqs []hookRequest, webhookID int) []int64 {
+	t.Helper()
+	var firsts []int64
+	seen := map[int64]bool{}
+	for _, r := range reqs {
+		seq, id := r.data.Seq, r.header.Get(webhook.HeaderID)
+		if id != webhook.MessageID(webhookID, seq) {
+			t.Errorf("seq %d has webhook-id %s, want %s", seq, id, webhook.MessageID(webhookID, seq))
+		}
+		if !seen[seq] {
+			seen[seq] = true
+			firsts = append(firsts, seq)
+		}
+	}
+	return firsts
+}
+
 // maxInFlight is the most requests the receiver was answering at once.
 func (rc *hookReceiver) maxInFlight() int {
 	rc.mu.Lock()
@@ -377,22 +398,7 @@ func TestEveryChangeReachesAWebhookAcrossASIGKILL(t *testing.T) {
 	restarted.Wait()
 
 	reqs := rc.requests()
-	var firsts []int64
-	idOf := map[int64]string{}
-	for _, r := range reqs {
-		seq, id := r.data.Seq, r.header.Get(webhook.HeaderID)
-		if first, seen := idOf[seq]; seen {
-			if id != first {
-				t.Errorf("seq %d was sent again as %s, first as %s", seq, id, first)
-			}
-			continue
-		}
-		idOf[seq] = id
-		firsts = append(firsts, seq)
-		if id != webhook.MessageID(added.ID, seq) {
-			t.Errorf("seq %d has webhook-id %s", seq, id)
-		}
-	}
+	firsts := firstSendings(t, reqs, added.ID)
 	if !slices.Equal(firsts, recorded) {
 		t.Errorf("the receiver was first sent %d changes, %v..., want the feed's %d in order", len(firsts), firsts[:min(5, len(firsts))], len(recorded))
 	}
