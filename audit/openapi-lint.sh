@@ -3,6 +3,7 @@
 # (audit/redocly.yaml) and exits non-zero on any finding, warnings included.
 # Run from anywhere (CI: bash audit/openapi-lint.sh); needs Node.js 20.19+ and npm.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$(dirname "$0")/.."
 
 # Redocly CLI 2 runs on Node.js 20.19+ and 22.12+.
@@ -11,8 +12,7 @@ if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); proce
 	exit 1
 fi
 
-echo "--- npm ci (audit/)"
-timeout 300 npm ci --prefix audit --no-audit --no-fund --loglevel=error >/dev/null
+npm_ci audit
 
 echo "--- redocly lint rest/openapi.json"
 # No usage reports to Redocly, and no check for a newer version.

@@ -5,6 +5,7 @@
 # Run from anywhere (CI: bash audit/schema-diff.sh); needs Node.js 20.19+ and npm.
 # An argument checks that file in place of ./schema.graphqls.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 new=${1:-schema.graphqls}
 if [ $# -gt 0 ] && [ "${new#/}" = "$new" ]; then
@@ -24,8 +25,7 @@ if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); proce
 	exit 1
 fi
 
-echo "--- npm ci (audit/)"
-timeout 300 npm ci --prefix audit --no-audit --no-fund --loglevel=error >/dev/null
+npm_ci audit
 
 echo "--- graphql-inspector diff $old $new"
 timeout 300 audit/node_modules/.bin/graphql-inspector diff "$old" "$new"

@@ -7,25 +7,13 @@
 # need nothing but the server. Exits non-zero if any test fails.
 # Run from anywhere (CI: bash clients/run.sh); needs Go, gcc, Node.js 20+ and npm.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../audit/lib.sh"
 cd "$(dirname "$0")/.."
 
 tmp=$(mktemp -d)
 server_pid=""
 
-cleanup() {
-	if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-		kill -TERM "$server_pid" 2>/dev/null || true
-		# The server drains for up to 15 s; give it 20, then kill it.
-		for _ in $(seq 200); do
-			kill -0 "$server_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+trap stop_and_clean EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -34,11 +22,9 @@ if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0
 	exit 1
 fi
 
-echo "--- npm ci (clients/)"
-timeout 300 npm ci --prefix clients --no-audit --no-fund --loglevel=error >/dev/null
+npm_ci clients
 
-echo "--- go build"
-timeout 900 go build -tags sqlite_fts5 -o "$tmp/server" .
+build_server
 
 # Keys of their own, made before the server starts (so the server prints
 # none): one the tests write with, a second of the same organisation whose
@@ -47,10 +33,6 @@ timeout 900 go build -tags sqlite_fts5 -o "$tmp/server" .
 timeout 60 "$tmp/server" keys create --org Clients --db "$tmp/tasks.db" >"$tmp/key.json"
 timeout 60 "$tmp/server" keys create --org Clients --name streams --db "$tmp/tasks.db" >"$tmp/second-key.json"
 timeout 60 "$tmp/server" keys create --org "Clients Elsewhere" --db "$tmp/tasks.db" >"$tmp/other-key.json"
-key_field() {
-	node -e 'process.stdout.write(String(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))[process.argv[2]] ?? ""))' \
-		"$1" "$2"
-}
 access_key=$(key_field "$tmp/key.json" access_key)
 secret_key=$(key_field "$tmp/key.json" secret_key)
 second_access_key=$(key_field "$tmp/second-key.json" access_key)
@@ -64,35 +46,7 @@ if [ -z "$access_key" ] || [ -z "$secret_key" ] || [ -z "$second_access_key" ] |
 	exit 1
 fi
 
-echo "--- serve on loopback"
-"$tmp/server" serve --addr 127.0.0.1:0 --db "$tmp/tasks.db" --rate-limit 0 >"$tmp/server.log" 2>&1 &
-server_pid=$!
-
-# The port is in the log line "... playground=http://127.0.0.1:PORT ..." (or
-# "playground":"http://..." in JSON logs); wait up to 30 s for it.
-base=""
-for _ in $(seq 300); do
-	base=$(sed -nE 's/.*playground[=":]+(http:\/\/[^" ]+).*/\1/p' "$tmp/server.log" | head -n 1)
-	[ -n "$base" ] && break
-	if ! kill -0 "$server_pid" 2>/dev/null; then
-		echo "clients: the server exited before serving:" >&2
-		cat "$tmp/server.log" >&2
-		exit 1
-	fi
-	sleep 0.1
-done
-if [ -z "$base" ]; then
-	echo "clients: no playground= line in the server's log within 30 s:" >&2
-	cat "$tmp/server.log" >&2
-	exit 1
-fi
-case "$base" in
-http://127.0.0.1:*) ;;
-*)
-	echo "clients: the server is not on loopback: $base" >&2
-	exit 1
-	;;
-esac
+start_server clients
 base=${base%/}
 
 export TASKS_API_URL="$base" \
