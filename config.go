@@ -84,7 +84,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&cfg.ChangesRetention, "changes-retention", defaultChangesRetention, "how long the change feed keeps a change; 0 keeps them all (env CHANGES_RETENTION)")
 	fs.IntVar(&cfg.MaxSubscriptions, "max-subscriptions", defaultMaxSubscriptions, "streams and subscriptions one API key may hold open at once (env MAX_SUBSCRIPTIONS)")
 	webhooksAllowPrivateFlag(fs, &cfg.WebhooksAllowPrivate)
-	fs.StringVar(&sync, "sync", string(sqlite.SyncFull), "full: a write is on disk before it is acknowledged; normal: faster, but a power loss can lose the last writes (env SYNC)")
+	fs.StringVar(&sync, "sync", string(sqlite.SyncFull), "SQLite only (PostgreSQL follows its synchronous_commit). full: a write is on disk before it is acknowledged; normal: faster, but a power loss can lose the last writes (env SYNC)")
 
 	if port := getenv("PORT"); port != "" {
 		fs.Set("addr", ":"+port)
