@@ -122,9 +122,6 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Pool is the store's connection pool, for metrics.
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
-
 // migrationLock is the advisory lock key that servers starting together
 // take before migrating, so that one migrates and the others then find the
 // schema up to date ("tasks" in ASCII).
