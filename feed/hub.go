@@ -127,9 +127,6 @@ func (f *Follower) Close() {
 	}
 }
 
-// After is the seq of the last change f has taken.
-func (f *Follower) After() int64 { return f.after }
-
 // Next returns the changes after the last one f took, up to limit, and
 // moves f past them. With none yet, it waits until some commit or ctx
 // ends (returning ctx's error). ctx must carry the follower's principal.
