@@ -9,7 +9,9 @@ import (
 	"testing"
 
 	"tasksapi/access"
+	"tasksapi/internal/pgtest"
 	"tasksapi/sqlite"
+	"tasksapi/store"
 	"tasksapi/task"
 )
 
@@ -21,16 +23,17 @@ func seedCmd(t *testing.T, args ...string) (string, error) {
 	return stdout.String() + stderr.String(), err
 }
 
-// seeded is every task of organisation name in path, oldest first, and how
-// many the list's total says there are.
+// seeded is every task of organisation name in the database at path (a
+// file or a URL), oldest first, and how many the list's total says there
+// are.
 func seeded(t *testing.T, path, name string) ([]task.Task, int) {
 	t.Helper()
-	store, err := sqlite.Open(path)
+	db, err := store.Open(t.Context(), path, sqlite.SyncFull)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
-	org, err := store.Organisation(t.Context(), name)
+	defer db.Close()
+	org, err := db.Organisation(t.Context(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +42,7 @@ func seeded(t *testing.T, path, name string) ([]task.Task, int) {
 	total := -1
 	asc, size := task.Asc, 100
 	for index := 0; ; index++ {
-		page, err := store.ListTasks(ctx, task.ListParams{SortOrder: &asc, PageSize: &size, PageIndex: &index})
+		page, err := db.ListTasks(ctx, task.ListParams{SortOrder: &asc, PageSize: &size, PageIndex: &index})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,5 +135,24 @@ func TestSeedCommand(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, tt.run)
+	}
+}
+
+func TestSeedingPostgreSQLMakesTheTasksSeedingSQLiteMakes(t *testing.T) {
+	file, url := filepath.Join(t.TempDir(), "tasks.db"), pgtest.URL(t)
+	for _, db := range []string{file, url} {
+		if out, err := seedCmd(t, "--db", db, "--org", "Big", "--tasks", "250", "--seed", "7"); err != nil {
+			t.Fatalf("seed %s: %v\n%s", store.Redacted(db), err, out)
+		}
+	}
+	want, wantTotal := seeded(t, file, "Big")
+	got, total := seeded(t, url, "Big")
+	if total != wantTotal || len(got) != len(want) {
+		t.Fatalf("PostgreSQL holds %d tasks (total %d), SQLite %d (total %d)", len(got), total, len(want), wantTotal)
+	}
+	for i := range want {
+		if withoutTimes(got[i]) != withoutTimes(want[i]) {
+			t.Errorf("task %d on PostgreSQL is %s, on SQLite %s", i, withoutTimes(got[i]), withoutTimes(want[i]))
+		}
 	}
 }
