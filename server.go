@@ -231,7 +231,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, 
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("serving", "playground", baseURL, "db", store.Redacted(cfg.DBPath), "sync", cfg.Sync, "rate_limit", cfg.RateLimit)
+	attrs := []any{"playground", baseURL, "db", store.Redacted(cfg.DBPath), "rate_limit", cfg.RateLimit}
+	if !store.IsPostgres(cfg.DBPath) {
+		attrs = append(attrs, "sync", cfg.Sync) // PostgreSQL's is its own synchronous_commit
+	}
+	log.Info("serving", attrs...)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
