@@ -43,6 +43,7 @@
 # subscriber on both sides. It stops by itself; the server and the
 # temporary directory go on exit, whatever happens.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SUBSCRIBERS=${SUBSCRIBERS:-1000}
 RATE=${RATE:-200}
@@ -80,18 +81,6 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 dir=$(mktemp -d "${TMPDIR:-/tmp}/tasks-fanout.XXXXXX")
 server_pid=""
 
-# stop_server ends the server gracefully, or kills it after 20 s.
-stop_server() { # pid
-	[[ -n $1 ]] && kill -0 "$1" 2>/dev/null || return 0
-	kill -TERM "$1" 2>/dev/null || true
-	for _ in $(seq 1 100); do # up to 20 s of graceful shutdown
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.2
-	done
-	kill -KILL "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
-
 cleanup() {
 	local status=$?
 	trap - EXIT INT TERM
@@ -103,31 +92,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-say() { echo "fanout.sh: $*" >&2; }
-die() {
-	say "$*"
-	if [[ -s $dir/server.log ]]; then
-		say "server log (last 20 lines):"
-		tail -n 20 "$dir/server.log" >&2
-	fi
-	exit 1
-}
 
 # ---- tools ----
-
-apt_updated=""
-apt_install() {
-	local as_root=()
-	if ((EUID != 0)); then
-		command -v sudo >/dev/null || return 1
-		as_root=(sudo -n)
-	fi
-	if [[ -z $apt_updated ]]; then
-		"${as_root[@]}" apt-get update -qq >&2 || return 1
-		apt_updated=1
-	fi
-	DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq "$@" >&2
-}
 
 command -v go >/dev/null || die "go is not installed"
 if ! command -v curl >/dev/null; then

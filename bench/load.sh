@@ -76,6 +76,7 @@
 # server share this machine's cores, so the numbers compare runs with
 # each other, not with a production deployment.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 TASKS=${TASKS:-1000000}
 DURATION=${DURATION:-10}
@@ -128,18 +129,6 @@ pg_sql() { # url sql
 	timeout 60 psql -X -q -A -t -F ' ' -v ON_ERROR_STOP=1 -d "$(libpq_url "$1")" -c "$2"
 }
 
-# stop_server ends a server gracefully, or kills it after 20 s.
-stop_server() { # pid
-	[[ -n $1 ]] && kill -0 "$1" 2>/dev/null || return 0
-	kill -TERM "$1" 2>/dev/null || true
-	for _ in $(seq 1 100); do # up to 20 s of graceful shutdown
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.2
-	done
-	kill -KILL "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
-
 cleanup() {
 	local status=$?
 	trap - EXIT INT TERM
@@ -160,31 +149,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-say() { echo "load.sh: $*" >&2; }
-die() {
-	say "$*"
-	if [[ -s $dir/server.log ]]; then
-		say "server log (last 20 lines):"
-		tail -n 20 "$dir/server.log" >&2
-	fi
-	exit 1
-}
 
 # ---- tools ----
-
-apt_updated=""
-apt_install() {
-	local as_root=()
-	if ((EUID != 0)); then
-		command -v sudo >/dev/null || return 1
-		as_root=(sudo -n)
-	fi
-	if [[ -z $apt_updated ]]; then
-		"${as_root[@]}" apt-get update -qq >&2 || return 1
-		apt_updated=1
-	fi
-	DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq "$@" >&2
-}
 
 tool=${LOAD_TOOL:-}
 case $tool in
@@ -306,25 +272,10 @@ serve() { # binary db log
 	served_pid=$!
 }
 
-# port_of prints the port of a server that answers /healthz.
-port_of() { # pid log
-	local port
-	for _ in $(seq 1 300); do # up to 60 s
-		kill -0 "$1" 2>/dev/null || return 1
-		port=$(sed -n 's/.*playground=http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$2" | head -n 1)
-		if [[ -n $port ]] && curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/healthz"; then
-			echo "$port"
-			return 0
-		fi
-		sleep 0.2
-	done
-	return 1
-}
-
 say "starting the server"
 serve "$dir/server" "$db" "$dir/server.log"
 server_pid=$served_pid
-port=$(port_of "$server_pid" "$dir/server.log") || die "the server did not answer /healthz within 60 s"
+port=$(port_of "$server_pid" "$dir/server.log" 60) || die "the server did not answer /healthz within 60 s"
 server_base=http://127.0.0.1:$port
 
 # The ceiling to compare the lists with: bench/bare on the same database.
@@ -346,7 +297,7 @@ if [[ -n $BASELINE ]]; then
 	say "starting the previous build"
 	serve "$dir/old-server" "$dir/old.db" "$dir/old-server.log"
 	old_pid=$served_pid
-	port=$(port_of "$old_pid" "$dir/old-server.log") ||
+	port=$(port_of "$old_pid" "$dir/old-server.log" 60) ||
 		die "the previous build did not answer /healthz within 60 s: $(tail -n 20 "$dir/old-server.log")"
 	old_base=http://127.0.0.1:$port
 fi
@@ -356,7 +307,7 @@ if [[ -n $POSTGRES ]]; then
 	say "starting a server on PostgreSQL"
 	serve "$dir/server" "$pg_url" "$dir/pg-server.log"
 	pg_pid=$served_pid
-	port=$(port_of "$pg_pid" "$dir/pg-server.log") ||
+	port=$(port_of "$pg_pid" "$dir/pg-server.log" 60) ||
 		die "the server on PostgreSQL did not answer /healthz within 60 s: $(tail -n 20 "$dir/pg-server.log")"
 	pg_base=http://127.0.0.1:$port
 	pg_pool=$(curl -fsS --max-time 10 "$pg_base/metrics" | awk '/^tasks_db_pool_max_connections / {print $2}')

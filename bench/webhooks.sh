@@ -47,6 +47,7 @@
 # numbers compare the modes with each other, not with a production
 # deployment.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ROUNDS=${ROUNDS:-2}
 RATE=${RATE:-200}
@@ -79,36 +80,16 @@ fi
 dir=$(mktemp -d "${TMPDIR:-/tmp}/tasks-webhooks.XXXXXX")
 server_pid=""
 
-# stop_server ends the server gracefully, or kills it after 20 s.
-stop_server() {
-	local pid=$server_pid
-	server_pid=""
-	[[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 1 100); do # up to 20 s of graceful shutdown
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.2
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
-
 cleanup() {
 	local status=$?
 	trap - EXIT INT TERM
-	stop_server
+	stop_server "$server_pid"
 	rm -rf "$dir"
 	exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-say() { echo "webhooks.sh: $*" >&2; }
-die() {
-	say "$*"
-	exit 1
-}
 
 command -v go >/dev/null || die "go is not installed"
 command -v curl >/dev/null || die "curl is not installed"
@@ -131,21 +112,6 @@ say "built in $((SECONDS - began)) s"
 
 # ---- runs ----
 
-# port_of prints the port of the server once it answers /healthz.
-port_of() { # log
-	local port
-	for _ in $(seq 1 150); do # up to 30 s
-		kill -0 "$server_pid" 2>/dev/null || return 1
-		port=$(sed -n 's/.*playground=http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$1" | head -n 1)
-		if [[ -n $port ]] && curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/healthz"; then
-			echo "$port"
-			return 0
-		fi
-		sleep 0.2
-	done
-	return 1
-}
-
 results=$dir/results
 : >"$results"
 
@@ -162,7 +128,7 @@ run_mode() { # round mode
 	"$dir/server" serve --addr 127.0.0.1:0 --db "$run/tasks.db" --rate-limit 0 --webhooks-allow-private \
 		--sync "$SYNC" >"$run/server.log" 2>&1 &
 	server_pid=$!
-	port=$(port_of "$run/server.log") || die "the server did not answer /healthz: $(tail -n 20 "$run/server.log")"
+	port=$(port_of "$server_pid" "$run/server.log" 30) || die "the server did not answer /healthz: $(tail -n 20 "$run/server.log")"
 	case $2 in
 	none) args=(-webhooks=false) ;;
 	healthy) args=(-failing 0) ;;
@@ -180,7 +146,8 @@ run_mode() { # round mode
 	fi
 	grep -v '^RESULT ' "$run/out"
 	grep '^RESULT ' "$run/out" | sed "s/^RESULT /round=$1 /" >>"$results"
-	stop_server
+	stop_server "$server_pid"
+	server_pid=""
 	if grep -q 'level=ERROR' "$run/server.log"; then
 		say "round $1, $2: the server logged errors (first 5):"
 		grep 'level=ERROR' "$run/server.log" | head -n 5 >&2
