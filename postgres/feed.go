@@ -62,8 +62,9 @@ const recordChange = `WITH next AS (
 	INSERT INTO task_changes (organisation_id, seq, type, task_id, at, fields, task)
 	SELECT $1, head_seq, $2, $3, $4, $5, $6 FROM next`
 
-// notify is notifyChanged's statement, for a group's batch: one per
-// organisation per group, however many of its changes the group records.
+// notify is the notification of a write of an organisation's tasks
+// (see changedChannel): one per organisation per group, however many of
+// its changes the group records, and one per import transaction.
 const notify = "SELECT pg_notify('" + changedChannel + "', $1)"
 
 // queueChange queues the change a write made, under the organisation's

@@ -19,7 +19,7 @@ const changedChannel = "tasks_changed"
 // notifyChanged queues the notification of a write of org's tasks; it
 // goes out when tx commits, and never if it rolls back.
 func notifyChanged(ctx context.Context, tx pgx.Tx, org int) error {
-	_, err := tx.Exec(ctx, "SELECT pg_notify('"+changedChannel+"', $1)", strconv.Itoa(org))
+	_, err := tx.Exec(ctx, notify, strconv.Itoa(org))
 	return err
 }
 
