@@ -80,7 +80,7 @@ type start struct {
 }
 
 // listPage reads one page of q from a start, with its total (unless
-// q.SkipTotal) and the organisation's write version (see totalOf). With
+// q.SkipTotal) and the organisation's write version (see newList). With
 // wantSeq, the caller needs the write version the page was read at.
 func (s *Store) listPage(ctx context.Context, org int, q task.ListQuery, from start, wantSeq *int64) (task.Page, list, error) {
 	page := task.Page{Items: make([]task.Task, 0, q.PageSize), PageSize: q.PageSize, PageIndex: q.PageIndex}
