@@ -27,7 +27,7 @@ type recorder struct {
 	id    int
 	every time.Duration
 	log   *slog.Logger
-	// moved is called when a recording finds that the worker must read
+	// onMoved is called when a recording finds that the worker must read
 	// the webhook again.
 	onMoved func()
 
@@ -134,17 +134,11 @@ func (r *recorder) flush(then ...Attempt) (State, error) {
 
 	r.mu.Lock()
 	r.busy = false
-	moved := false
-	switch {
-	case len(run) == 0:
-	case task.ErrorCode(err) == task.CodeNotFound:
-		moved = true
-	case err != nil:
-		moved = true // the deliveries in run are sent again from the stored cursor
-	case st.Generation != generation || !st.Enabled:
-		moved = true
+	// A failure (the webhook deleted, or the store's) leaves the
+	// deliveries in run to be sent again from the stored cursor.
+	if len(run) > 0 && (err != nil || st.Generation != generation || !st.Enabled) {
+		r.moved = true
 	}
-	r.moved = r.moved || moved
 	r.schedule()
 	r.mu.Unlock()
 	return st, err
