@@ -107,7 +107,7 @@ func (s *Store) newList(org int, f task.Filter, skipTotal, withSeq bool, rowsNee
 	}
 	path := searchPlanned
 	if f.Search != nil {
-		path = choosePath(fold(*f.Search), l.known.total, l.known.all, rowsNeeded)
+		path = choosePath(task.Fold(*f.Search), l.known.total, l.known.all, rowsNeeded)
 	}
 	l.where = filterWhere(orgArg, f, path, a)
 	switch {

@@ -60,7 +60,7 @@ func importBatchOf(ctx context.Context, tx pgx.Tx, org, start, size int, next fu
 		t.Created(task.NewDateTime(created))
 		t.ID = ids[i]
 		tasks[i] = t
-		taskRows[i] = []any{t.ID, org, t.Title, fold(t.Title), int16(t.Status), int16(t.Priority),
+		taskRows[i] = []any{t.ID, org, t.Title, task.Fold(t.Title), int16(t.Status), int16(t.Priority),
 			t.StartDatetime.Time(), timeOrNil(t.EndDatetime), pgDate(t.DueDate), t.Description, t.DealID, t.ContactID,
 			t.AssignedUserID, tagIDs(t.TagIDs), t.Version, timeOrNil(t.CompletedAt), t.CreatedAt.Time(), t.UpdatedAt.Time()}
 		counts = append(counts, countsOf(t, 1)...)

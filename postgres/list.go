@@ -289,7 +289,7 @@ func filterWhere(org string, f task.Filter, path searchPath, a *args) string {
 	var w strings.Builder
 	w.WriteString("organisation_id = " + org)
 	if f.Search != nil {
-		w.WriteString(" AND " + searchCondition(fold(*f.Search), path, a))
+		w.WriteString(" AND " + searchCondition(task.Fold(*f.Search), path, a))
 	}
 	if f.Status != nil {
 		w.WriteString(" AND status = " + a.add(int16(*f.Status)))

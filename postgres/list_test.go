@@ -120,7 +120,7 @@ func (f *listFixture) insert(t *testing.T, org int, tk task.Task) {
 		start_datetime, end_datetime, due_date, description, deal_id, contact_id, assigned_user_id, tag_ids,
 		version, completed_at, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-		tk.ID, org, tk.Title, fold(tk.Title), int16(tk.Status), int16(tk.Priority), tk.StartDatetime.Time(), end,
+		tk.ID, org, tk.Title, task.Fold(tk.Title), int16(tk.Status), int16(tk.Priority), tk.StartDatetime.Time(), end,
 		pgDate(tk.DueDate), tk.Description, tk.DealID, tk.ContactID, tk.AssignedUserID, tk.TagIDs, tk.Version,
 		completed, tk.CreatedAt.Time(), tk.UpdatedAt.Time())
 	if err != nil {

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/jackc/pgx/v5/pgtype"
 
@@ -25,11 +24,6 @@ func organisation(ctx context.Context) (int, error) {
 	}
 	return p.OrganisationID, nil
 }
-
-// fold is the case-insensitive form of a title, stored as title_fold and
-// compared with a search term folded alike. It is the SQLite store's
-// fold, so both stores sort and find the same tasks.
-func fold(s string) string { return strings.ToLower(s) }
 
 // rowScanner is a pgx row or rows.
 type rowScanner interface{ Scan(dest ...any) error }

@@ -201,7 +201,7 @@ func sendAll(ctx context.Context, to batchSender, b *pgx.Batch) error {
 
 // queueInsert queues the insert of t, with its id, in org.
 func queueInsert(b *pgx.Batch, org int, t task.Task) {
-	b.Queue(insertTask, t.ID, org, t.Title, fold(t.Title), t.Status, t.Priority,
+	b.Queue(insertTask, t.ID, org, t.Title, task.Fold(t.Title), t.Status, t.Priority,
 		t.StartDatetime.Time(), timeOrNil(t.EndDatetime), t.DueDate.String(), t.Description,
 		t.DealID, t.ContactID, t.AssignedUserID, tagIDs(t.TagIDs), t.Version, timeOrNil(t.CompletedAt),
 		t.CreatedAt.Time(), t.UpdatedAt.Time())
@@ -209,7 +209,7 @@ func queueInsert(b *pgx.Batch, org int, t task.Task) {
 
 // queueUpdate queues the write of every stored field of t.
 func queueUpdate(b *pgx.Batch, t task.Task) {
-	b.Queue(updateTask, t.ID, t.Title, fold(t.Title), t.Status, t.Priority,
+	b.Queue(updateTask, t.ID, t.Title, task.Fold(t.Title), t.Status, t.Priority,
 		t.StartDatetime.Time(), timeOrNil(t.EndDatetime), t.DueDate.String(), t.Description,
 		t.DealID, t.ContactID, t.AssignedUserID, tagIDs(t.TagIDs), t.Version, timeOrNil(t.CompletedAt),
 		t.UpdatedAt.Time())

@@ -188,7 +188,7 @@ func (s *Store) indexTail() {
 // matches² < rowsNeeded × all the organisation's tasks. The counts are
 // cached or kept by triggers (countTasks), so the choice is cheap.
 func (s *Store) pageCount(ctx context.Context, tx *sql.Tx, org int, f task.Filter, skipTotal bool, rowsNeeded int) (total int, indexSearch bool, err error) {
-	searchable := s.fts && f.Search != nil && indexable(fold(*f.Search))
+	searchable := s.fts && f.Search != nil && indexable(task.Fold(*f.Search))
 	if skipTotal && !searchable {
 		return 0, false, nil
 	}

@@ -498,7 +498,7 @@ func insertRaw(t *testing.T, s *Store, org int, title string) int {
 	res, err := s.write.Exec(`INSERT INTO tasks (organisation_id, title, title_fold, status, priority,
 		start_datetime, due_date, contact_id, created_at, updated_at)
 		VALUES (?, ?, ?, 0, 2, '2026-03-01T09:00:00', '2026-03-01', 1, '2026-03-01T00:00:00', '2026-03-01T00:00:00')`,
-		org, title, fold(title))
+		org, title, task.Fold(title))
 	if err != nil {
 		t.Fatalf("insert %q: %v", title, err)
 	}

@@ -165,7 +165,9 @@ func refusalOr(err error, format string, args ...any) error {
 // them all rewrote ten index entries for a change of title. A statement
 // per set of changed fields stays prepared in the connection's cache.
 var changedColumns = map[string]func(t task.Task) (columns string, args []any){
-	"title":          func(t task.Task) (string, []any) { return "title = ?, title_fold = ?", []any{t.Title, fold(t.Title)} },
+	"title": func(t task.Task) (string, []any) {
+		return "title = ?, title_fold = ?", []any{t.Title, task.Fold(t.Title)}
+	},
 	"status":         func(t task.Task) (string, []any) { return "status = ?", []any{t.Status} },
 	"priority":       func(t task.Task) (string, []any) { return "priority = ?", []any{t.Priority} },
 	"startDatetime":  func(t task.Task) (string, []any) { return "start_datetime = ?", []any{t.StartDatetime.String()} },
@@ -210,7 +212,7 @@ const insertTask = `INSERT INTO tasks (organisation_id, title, title_fold, statu
 
 // insert stores t in org, within tx, and sets its ID.
 func insert(ctx context.Context, tx *sql.Tx, org int, t *task.Task) error {
-	res, err := tx.ExecContext(ctx, insertTask, org, t.Title, fold(t.Title), t.Status, t.Priority,
+	res, err := tx.ExecContext(ctx, insertTask, org, t.Title, task.Fold(t.Title), t.Status, t.Priority,
 		t.StartDatetime.String(), nullableText(t.EndDatetime), t.DueDate.String(), t.Description,
 		t.DealID, t.ContactID, t.AssignedUserID, t.CreatedAt.String(), t.UpdatedAt.String(), tagsText(t.TagIDs),
 		nullableText(t.CompletedAt), t.Version)
@@ -453,7 +455,7 @@ func whereClause(org int, f task.Filter, indexSearch bool) (string, []any) {
 		args = append(args, arg)
 	}
 	if f.Search != nil {
-		term := fold(*f.Search)
+		term := task.Fold(*f.Search)
 		if indexSearch && indexable(term) {
 			// A phrase of the term's trigrams: the term as a substring.
 			phrase := `"` + strings.ReplaceAll(term, `"`, `""`) + `"`
@@ -489,9 +491,6 @@ func organisation(ctx context.Context) (int, error) {
 	}
 	return p.OrganisationID, nil
 }
-
-// fold is the case-insensitive form of a title, used for search and sort.
-func fold(s string) string { return strings.ToLower(s) }
 
 func nullableText(d *task.DateTime) any {
 	if d == nil {

@@ -1,6 +1,9 @@
 package task
 
-import "math"
+import (
+	"math"
+	"strings"
+)
 
 // Page sizes of a list.
 const (
@@ -150,3 +153,9 @@ func (p Page) CurrentPage() int { return p.PageIndex + 1 }
 func (p Page) TotalPages() int {
 	return (p.TotalRecords + p.PageSize - 1) / p.PageSize
 }
+
+// Fold is the form in which titles are compared: a title sort and a
+// search ignore case, by comparing folded titles with a folded term. The
+// stores keep each task's folded title beside it (title_fold), so both
+// sort and find the same tasks.
+func Fold(title string) string { return strings.ToLower(title) }
