@@ -37,6 +37,7 @@ import (
 	"tasksapi/feed"
 	"tasksapi/graph"
 	"tasksapi/idempotency"
+	"tasksapi/internal/busy"
 	"tasksapi/internal/onewrite"
 	"tasksapi/internal/sweep"
 	"tasksapi/observe"
@@ -123,6 +124,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // older than the feed keeps, are removed.
 const sweepEvery = time.Minute
 
+// The machine is busy, for webhook deliveries, while at least busyShare of
+// its processors' time in the last busyEvery went to work (idle time and
+// waits on the disk are not work). At 200 writes a second delivered to
+// five webhooks the 2-core machine of bench/webhooks.sh is 5-35% busy; with
+// 16 clients writing as fast as they can, 50-85%. Webhooks behind the feed
+// then catch up at webhook.DefaultBusyRate instead of costing the writes
+// about a fifth of their throughput (see docs/webhooks.md).
+const (
+	busyShare = 0.5
+	busyEvery = 100 * time.Millisecond
+)
+
 // logFlushInterval bounds how late a log line reaches stderr: lines are
 // written out together rather than one system call each.
 const logFlushInterval = 100 * time.Millisecond
@@ -178,8 +191,13 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer, 
 	// Webhooks stop before the store closes (deferred calls run last
 	// first), giving attempts under way their grace. Their bodies carry
 	// each change as the REST feed lists it, encoded once for every reader.
+	// While the machine is busy, webhooks behind the feed catch up slowly.
+	load := &busy.Meter{Threshold: busyShare}
+	loadCtx, stopLoad := context.WithCancel(context.Background())
+	defer stopLoad()
+	go load.Run(loadCtx, busyEvery)
 	webhooks := webhook.NewDispatcher(db, hub, webhook.Options{Encode: rest.ChangeJSON,
-		AllowPrivate: cfg.WebhooksAllowPrivate, Log: log})
+		AllowPrivate: cfg.WebhooksAllowPrivate, Busy: load.Busy, Log: log})
 	webhooks.Start()
 	defer webhooks.Close()
 	streams := feed.NewStreams(cfg.MaxSubscriptions)

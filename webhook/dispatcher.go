@@ -38,6 +38,7 @@ const (
 	DefaultLeaseTTL      = 6 * time.Second
 	DefaultRecordEvery   = 100 * time.Millisecond
 	DefaultMaxRate       = 500
+	DefaultBusyRate      = 50
 )
 
 // batch is how many changes a worker takes from the feed at a time.
@@ -89,6 +90,14 @@ type Options struct {
 	// deliveries cost a server under a heavy write load a bounded share
 	// of its processors. Default: DefaultMaxRate.
 	MaxRate float64
+	// Busy reports whether the machine's processors are saturated. While
+	// they are, each webhook is sent at most BusyRate changes a second
+	// instead of MaxRate: deliveries give way to the API, which cannot
+	// wait, and catch up once the load has passed. Default: never busy.
+	Busy func() bool
+	// BusyRate is the most changes a second one webhook is sent while the
+	// machine is busy. Default: DefaultBusyRate.
+	BusyRate float64
 	// Now is the clock of attempts, schedules and the failing window.
 	// Default: time.Now.
 	Now func() time.Time
@@ -166,6 +175,12 @@ func NewDispatcher(store Store, hub *feed.Hub, opts Options) *Dispatcher {
 	}
 	if opts.MaxRate <= 0 {
 		opts.MaxRate = DefaultMaxRate
+	}
+	if opts.BusyRate <= 0 {
+		opts.BusyRate = DefaultBusyRate
+	}
+	if opts.Busy == nil {
+		opts.Busy = func() bool { return false }
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -311,7 +326,7 @@ func (d *Dispatcher) reconcile() {
 		switch {
 		case w == nil && st.Enabled && held[st.ID]:
 			w = &worker{d: d, id: st.ID, kick: make(chan struct{}, 1), held: d.held}
-			w.pace = rate.NewLimiter(rate.Limit(d.opts.MaxRate), max(1, int(d.opts.MaxRate/10)))
+			w.pace = rate.NewLimiter(rate.Limit(d.opts.MaxRate), burst(d.opts.MaxRate))
 			w.rec = newRecorder(d.store, st.ID, d.opts.RecordEvery, d.opts.Log.With("webhook", st.ID), w.poke)
 			w.ctx, w.stop = context.WithCancel(d.stop)
 			w.generation.Store(st.Generation)
@@ -393,8 +408,30 @@ type worker struct {
 	kick chan struct{}
 	// rec records its attempts.
 	rec *recorder
-	// pace holds its deliveries to MaxRate.
-	pace *rate.Limiter
+	// pace holds its deliveries to MaxRate, or to BusyRate while slowed
+	// (the machine was busy when it last looked).
+	pace   *rate.Limiter
+	slowed bool
+}
+
+// burst is the most deliveries a limit of r a second lets through at once:
+// a tenth of a second's worth.
+func burst(r float64) int { return max(1, int(r/10)) }
+
+// reserve takes the next delivery's place under the worker's pace, at
+// BusyRate while the machine is busy and MaxRate otherwise.
+func (w *worker) reserve() *rate.Reservation {
+	o := w.d.opts
+	if busy := o.Busy(); busy != w.slowed {
+		w.slowed = busy
+		r := o.MaxRate
+		if busy {
+			r = o.BusyRate
+		}
+		w.pace.SetLimit(rate.Limit(r))
+		w.pace.SetBurst(burst(r))
+	}
+	return w.pace.Reserve()
 }
 
 func (w *worker) poke() {
@@ -483,7 +520,7 @@ func (w *worker) deliver(st State) error {
 				if wait := st.NextAttempt.Sub(d.opts.Now()); wait > 0 && !w.sleep(wait) {
 					return nil
 				}
-				if r := w.pace.Reserve(); r.Delay() > 0 && !w.sleep(r.Delay()) {
+				if r := w.reserve(); r.Delay() > 0 && !w.sleep(r.Delay()) {
 					r.Cancel()
 					return nil
 				}

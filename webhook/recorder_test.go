@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -185,5 +186,52 @@ func TestAWebhookBehindTheFeedCatchesUpAtMostAtMaxRate(t *testing.T) {
 	// 10 at once, then one every 10 ms.
 	if took, least := arrivals[len(arrivals)-1].Sub(arrivals[0]), 290*time.Millisecond; took < least {
 		t.Errorf("40 changes arrived within %s, want at least %s at 100 a second in bursts of 10", took, least)
+	}
+}
+
+func TestWhileTheMachineIsBusyAWebhookBehindTheFeedCatchesUpAtBusyRate(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		busy  bool
+		least time.Duration // from the first arrival to the last
+	}{
+		// 2 at once, then one every 50 ms.
+		{"a busy machine sends 20 a second", true, 850 * time.Millisecond},
+		// 100 a second, in bursts of 10: 10 at once, then one every 10 ms.
+		{"an idle machine sends at MaxRate", false, 90 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := testOptions()
+			opts.MaxRate, opts.BusyRate = 100, 20
+			var busy atomic.Bool
+			busy.Store(tc.busy)
+			opts.Busy = busy.Load
+			f := newFixture(t, opts)
+			var mu sync.Mutex
+			var arrivals []time.Time
+			rc := newReceiver(t, func(received, int) int {
+				mu.Lock()
+				arrivals = append(arrivals, time.Now())
+				mu.Unlock()
+				return http.StatusOK
+			})
+			f.addWebhook(t, rc.URL)
+			f.d.Close()
+			seqs := f.createTasks(t, 20) // a backlog, sent when the dispatcher starts again
+			f.restart(t)
+			eventually(t, "every change delivered", func() bool { return len(rc.requests()) == len(seqs) })
+			if got := rc.seqs(); !slices.Equal(got, seqs) {
+				t.Errorf("the receiver got %v, want %v", got, seqs)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			took := arrivals[len(arrivals)-1].Sub(arrivals[0])
+			if took < tc.least {
+				t.Errorf("20 changes arrived within %s, want at least %s", took, tc.least)
+			}
+			if !tc.busy && took >= 850*time.Millisecond {
+				t.Errorf("20 changes took %s on an idle machine, as long as at the busy rate", took)
+			}
+		})
 	}
 }
