@@ -240,3 +240,41 @@ func TestFollowersThatKeepUpCostOneStoreReadACommitNotOneEach(t *testing.T) {
 			followers, commits, counter.reads, limit, followers*commits)
 	}
 }
+
+func TestATailWhoseFollowersAreAllBehindReadsNoCommitsUntilOneComesNear(t *testing.T) {
+	s, _, ctx := newFeed(t)
+	counter := &countingReader{Reader: s}
+	hub := feed.NewHub(counter)
+	s.OnCommit(hub.Committed)
+	f, err := hub.Follow(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for i := range 250 {
+		create(t, ctx, s, fmt.Sprint("backlog ", i))
+	}
+	got := collect(t, ctx, f, 100, 100) // a full page: the follower is behind
+	counter.mu.Lock()
+	counter.reads = 0
+	counter.mu.Unlock()
+	for i := range 30 {
+		create(t, ctx, s, fmt.Sprint("while behind ", i))
+	}
+	time.Sleep(100 * time.Millisecond) // for any read the commits started
+	counter.mu.Lock()
+	reads := counter.reads
+	counter.mu.Unlock()
+	if reads != 0 {
+		t.Errorf("30 commits while the only follower was behind made %d store reads, want none", reads)
+	}
+	got = append(got, collect(t, ctx, f, 180, 100)...) // caught up, from the store
+	done := make(chan []int64)
+	go func() { done <- collect(t, ctx, f, 1, 100) }() // waits at the head
+	time.Sleep(50 * time.Millisecond)
+	create(t, ctx, s, "near the head")
+	got = append(got, <-done...)
+	if want := storedSeqs(t, ctx, s); !slices.Equal(got, want) {
+		t.Errorf("the follower took %d changes, want all %d in order, each once", len(got), len(want))
+	}
+}
