@@ -128,9 +128,10 @@ const sweepEvery = time.Minute
 // its processors' time in the last busyEvery went to work (idle time and
 // waits on the disk are not work). At 200 writes a second delivered to
 // five webhooks the 2-core machine of bench/webhooks.sh is 5-35% busy; with
-// 16 clients writing as fast as they can, 50-85%. Webhooks behind the feed
-// then catch up at webhook.DefaultBusyRate instead of costing the writes
-// about a fifth of their throughput (see docs/webhooks.md).
+// 16 clients writing as fast as they can, 50-85%. Webhooks that fall behind
+// the feed in such a burst then catch up at webhook.DefaultBusyRate instead
+// of costing the writes about a fifth of their throughput (see
+// docs/webhooks.md).
 const (
 	busyShare = 0.5
 	busyEvery = 100 * time.Millisecond

@@ -39,6 +39,7 @@ const (
 	DefaultRecordEvery   = 100 * time.Millisecond
 	DefaultMaxRate       = 500
 	DefaultBusyRate      = 50
+	DefaultBusyLagLimit  = time.Minute
 )
 
 // batch is how many changes a worker takes from the feed at a time.
@@ -91,13 +92,20 @@ type Options struct {
 	// of its processors. Default: DefaultMaxRate.
 	MaxRate float64
 	// Busy reports whether the machine's processors are saturated. While
-	// they are, each webhook is sent at most BusyRate changes a second
-	// instead of MaxRate: deliveries give way to the API, which cannot
-	// wait, and catch up once the load has passed. Default: never busy.
+	// they are, a webhook a batch (100 changes) or more behind the feed,
+	// but by less than BusyLagLimit, is sent at most BusyRate changes a
+	// second instead of MaxRate: deliveries give way to the API, which
+	// cannot wait, and catch up once a burst of writes has passed.
+	// Default: never busy.
 	Busy func() bool
-	// BusyRate is the most changes a second one webhook is sent while the
-	// machine is busy. Default: DefaultBusyRate.
+	// BusyRate is the most changes a second a webhook behind the feed is
+	// sent while the machine is busy. Default: DefaultBusyRate.
 	BusyRate float64
+	// BusyLagLimit is how far behind, from its change's commit, a webhook
+	// may fall before it catches up at MaxRate however busy the machine
+	// is: a load that does not pass must not starve it. Default:
+	// DefaultBusyLagLimit.
+	BusyLagLimit time.Duration
 	// Now is the clock of attempts, schedules and the failing window.
 	// Default: time.Now.
 	Now func() time.Time
@@ -178,6 +186,9 @@ func NewDispatcher(store Store, hub *feed.Hub, opts Options) *Dispatcher {
 	}
 	if opts.BusyRate <= 0 {
 		opts.BusyRate = DefaultBusyRate
+	}
+	if opts.BusyLagLimit <= 0 {
+		opts.BusyLagLimit = DefaultBusyLagLimit
 	}
 	if opts.Busy == nil {
 		opts.Busy = func() bool { return false }
@@ -418,14 +429,19 @@ type worker struct {
 // a tenth of a second's worth.
 func burst(r float64) int { return max(1, int(r/10)) }
 
-// reserve takes the next delivery's place under the worker's pace, at
-// BusyRate while the machine is busy and MaxRate otherwise.
-func (w *worker) reserve() *rate.Reservation {
+// reserve takes the place of the next delivery, of a change committed at
+// at, under the worker's pace: BusyRate while the machine is busy and the
+// worker a batch or more behind the feed (behind) but not by BusyLagLimit,
+// MaxRate otherwise. A webhook that keeps up is never slowed, and a load
+// that does not pass cannot starve one: past BusyLagLimit it catches up
+// at MaxRate again.
+func (w *worker) reserve(behind bool, at time.Time) *rate.Reservation {
 	o := w.d.opts
-	if busy := o.Busy(); busy != w.slowed {
-		w.slowed = busy
+	slow := behind && o.Busy() && o.Now().Sub(at) < o.BusyLagLimit
+	if slow != w.slowed {
+		w.slowed = slow
 		r := o.MaxRate
-		if busy {
+		if slow {
 			r = o.BusyRate
 		}
 		w.pace.SetLimit(rate.Limit(r))
@@ -514,13 +530,14 @@ func (w *worker) deliver(st State) error {
 		if err != nil {
 			return err
 		}
+		behind := len(changes) == batch
 		for _, c := range changes {
 			body := Payload(c, d.opts.Encode)
 			for {
 				if wait := st.NextAttempt.Sub(d.opts.Now()); wait > 0 && !w.sleep(wait) {
 					return nil
 				}
-				if r := w.reserve(); r.Delay() > 0 && !w.sleep(r.Delay()) {
+				if r := w.reserve(behind, c.At.Time()); r.Delay() > 0 && !w.sleep(r.Delay()) {
 					r.Cancel()
 					return nil
 				}

@@ -190,19 +190,25 @@ func TestAWebhookBehindTheFeedCatchesUpAtMostAtMaxRate(t *testing.T) {
 }
 
 func TestWhileTheMachineIsBusyAWebhookBehindTheFeedCatchesUpAtBusyRate(t *testing.T) {
+	// MaxRate 1,000 a second in bursts of 100; BusyRate 50 in bursts of 5.
+	// Slowed, the first batch of 100 takes about 1.9 s; at MaxRate, about
+	// what the receiver takes to answer.
+	const slowed, fast = 1800 * time.Millisecond, 1200 * time.Millisecond
 	for _, tc := range []struct {
-		name  string
-		busy  bool
-		least time.Duration // from the first arrival to the last
+		name    string
+		busy    bool
+		backlog int
+		lag     time.Duration // BusyLagLimit
+		slowed  bool
 	}{
-		// 2 at once, then one every 50 ms.
-		{"a busy machine sends 20 a second", true, 850 * time.Millisecond},
-		// 100 a second, in bursts of 10: 10 at once, then one every 10 ms.
-		{"an idle machine sends at MaxRate", false, 90 * time.Millisecond},
+		{"a busy machine sends a webhook a batch behind at BusyRate", true, 120, time.Minute, true},
+		{"an idle machine sends a webhook a batch behind at MaxRate", false, 120, time.Minute, false},
+		{"a busy machine sends a webhook less than a batch behind at MaxRate", true, 60, time.Minute, false},
+		{"a busy machine sends a webhook behind by BusyLagLimit at MaxRate", true, 120, time.Nanosecond, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := testOptions()
-			opts.MaxRate, opts.BusyRate = 100, 20
+			opts.MaxRate, opts.BusyRate, opts.BusyLagLimit = 1000, 50, tc.lag
 			var busy atomic.Bool
 			busy.Store(tc.busy)
 			opts.Busy = busy.Load
@@ -217,7 +223,7 @@ func TestWhileTheMachineIsBusyAWebhookBehindTheFeedCatchesUpAtBusyRate(t *testin
 			})
 			f.addWebhook(t, rc.URL)
 			f.d.Close()
-			seqs := f.createTasks(t, 20) // a backlog, sent when the dispatcher starts again
+			seqs := f.createTasks(t, tc.backlog) // a backlog, sent when the dispatcher starts again
 			f.restart(t)
 			eventually(t, "every change delivered", func() bool { return len(rc.requests()) == len(seqs) })
 			if got := rc.seqs(); !slices.Equal(got, seqs) {
@@ -226,11 +232,11 @@ func TestWhileTheMachineIsBusyAWebhookBehindTheFeedCatchesUpAtBusyRate(t *testin
 			mu.Lock()
 			defer mu.Unlock()
 			took := arrivals[len(arrivals)-1].Sub(arrivals[0])
-			if took < tc.least {
-				t.Errorf("20 changes arrived within %s, want at least %s", took, tc.least)
+			if tc.slowed && took < slowed {
+				t.Errorf("%d changes arrived within %s, want at least %s at 50 a second", tc.backlog, took, slowed)
 			}
-			if !tc.busy && took >= 850*time.Millisecond {
-				t.Errorf("20 changes took %s on an idle machine, as long as at the busy rate", took)
+			if !tc.slowed && took >= fast {
+				t.Errorf("%d changes took %s, want them sent at MaxRate, within %s", tc.backlog, took, fast)
 			}
 		})
 	}
