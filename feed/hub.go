@@ -44,10 +44,11 @@ type tail struct {
 	waking  bool          // a timer will close wake
 	reading bool          // a read from the store is under way
 	dirty   bool          // a commit came during that read: read again
-	// near is how many followers are not known to be behind the tail
-	// (see refresh): those whose last read of the store filled its page
-	// are behind.
-	near int
+	// The tail is read only while followers use it (see refresh): waiting
+	// is how many wait at its head for the next commit, near when one last
+	// took changes near the head, from the tail or from the store.
+	waiting int
+	near    time.Time
 }
 
 // wakeInterval is the least time between two wakes of an organisation's
@@ -58,6 +59,10 @@ type tail struct {
 // them a few at a time. Changes are in the tail as soon as they are read:
 // a follower still sending earlier ones finds them without waiting.
 const wakeInterval = 10 * time.Millisecond
+
+// idleTail is how long after a follower last took changes near the head
+// that, with none waiting there, a tail stops reading commits.
+const idleTail = time.Second
 
 var errNoPrincipal = errors.New("feed: no principal in the context")
 
@@ -99,10 +104,9 @@ func (h *Hub) committedAll() {
 // Follower is one reader of an organisation's feed, from a seq on, used
 // by one goroutine at a time.
 type Follower struct {
-	hub    *Hub
-	tail   *tail
-	after  int64
-	behind bool // its last read of the store filled the page
+	hub   *Hub
+	tail  *tail
+	after int64
 }
 
 // Follow returns a follower of the feed of the organisation of the
@@ -120,35 +124,16 @@ func (h *Hub) Follow(ctx context.Context, after int64) (*Follower, error) {
 	}
 	t.followers++
 	h.mu.Unlock()
-	t.mu.Lock()
-	t.near++
-	t.mu.Unlock()
 	return &Follower{hub: h, tail: t, after: after}, nil
 }
 
 // Close ends f; the organisation's tail goes with its last follower.
 func (f *Follower) Close() {
-	f.setBehind(true) // no longer near
 	h := f.hub
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if f.tail.followers--; f.tail.followers == 0 {
 		delete(h.tails, f.tail.org)
-	}
-}
-
-// setBehind records whether f is behind its tail, for refresh.
-func (f *Follower) setBehind(behind bool) {
-	if f.behind == behind {
-		return
-	}
-	f.behind = behind
-	f.tail.mu.Lock()
-	defer f.tail.mu.Unlock()
-	if behind {
-		f.tail.near--
-	} else {
-		f.tail.near++
 	}
 }
 
@@ -158,6 +143,7 @@ func (f *Follower) setBehind(behind bool) {
 func (f *Follower) Next(ctx context.Context, limit int) ([]*Change, error) {
 	for {
 		changes, wake, covered := f.tail.after(f.after, limit)
+		waiting := covered && len(changes) == 0 // after counted f as waiting
 		if !covered {
 			// Behind what the hub keeps, or before its first read: read
 			// the store. The wake channel was taken first, so a commit
@@ -170,12 +156,12 @@ func (f *Follower) Next(ctx context.Context, limit int) ([]*Change, error) {
 			for i := range page.Changes {
 				changes[i] = &page.Changes[i]
 			}
-			f.setBehind(page.HasMore)
+			if !page.HasMore {
+				f.tail.cameNear()
+			}
 			if len(changes) == 0 {
 				f.tail.refresh(f.hub.store, true) // make the tail ready to serve what comes next
 			}
-		} else {
-			f.setBehind(false)
 		}
 		if len(changes) > 0 {
 			f.after = changes[len(changes)-1].Seq
@@ -184,7 +170,12 @@ func (f *Follower) Next(ctx context.Context, limit int) ([]*Change, error) {
 		select {
 		case <-wake:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+		}
+		if waiting {
+			f.tail.stopWaiting()
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
 	}
 }
@@ -192,6 +183,9 @@ func (f *Follower) Next(ctx context.Context, limit int) ([]*Change, error) {
 // after returns the kept changes after seq (at most limit), the channel
 // that closes when more have been read, and whether the tail covers seq:
 // false when changes after seq may not all be kept.
+//
+// A follower the tail covers has come near the head; one it covers with
+// no change yet is counted as waiting there, until it calls stopWaiting.
 func (t *tail) after(seq int64, limit int) ([]*Change, <-chan struct{}, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -199,7 +193,26 @@ func (t *tail) after(seq int64, limit int) ([]*Change, <-chan struct{}, bool) {
 		return nil, t.wake, false
 	}
 	i := sort.Search(len(t.changes), func(i int) bool { return t.changes[i].Seq > seq })
-	return t.changes[i:min(len(t.changes), i+limit)], t.wake, true
+	changes := t.changes[i:min(len(t.changes), i+limit)]
+	t.near = time.Now()
+	if len(changes) == 0 {
+		t.waiting++
+	}
+	return changes, t.wake, true
+}
+
+// cameNear notes that a follower took the last changes the store had.
+func (t *tail) cameNear() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.near = time.Now()
+}
+
+// stopWaiting ends a wait counted by after.
+func (t *tail) stopWaiting() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.waiting--
 }
 
 // wakeForChanges wakes the followers for new changes, now or, within
@@ -233,12 +246,14 @@ func (t *tail) wakeNow() {
 // followers. Reads of one tail never overlap: a commit that arrives
 // during one makes it read once more.
 //
-// Unless forced, a tail whose followers are all behind it is not read
-// but dropped: each of them reads the store for itself until it comes
-// near the head, as a webhook catching up does, and reading every commit
-// for none of them cost a server delivering to five such webhooks about
-// 4% of its processors. A follower near the head has the next commit
-// read again; one that finds nothing new in the store forces a read.
+// Unless forced, a tail that no follower waits at, nor took changes near
+// the head in the last idleTail, is not read but dropped: its followers
+// are behind, reading the store for themselves, as webhooks catching up
+// do, or not reading at all, as one held by a failing endpoint; reading
+// every commit for none of them cost a server delivering to five such
+// webhooks about 4% of its processors. A follower that comes near the
+// head has the next commit read again; one that finds nothing new in the
+// store forces a read.
 func (t *tail) refresh(store Reader, force bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -246,7 +261,7 @@ func (t *tail) refresh(store Reader, force bool) {
 		t.dirty = true
 		return
 	}
-	if !force && t.near == 0 {
+	if !force && t.waiting == 0 && time.Since(t.near) > idleTail {
 		t.ready, t.changes = false, nil
 		return
 	}

@@ -278,3 +278,35 @@ func TestATailWhoseFollowersAreAllBehindReadsNoCommitsUntilOneComesNear(t *testi
 		t.Errorf("the follower took %d changes, want all %d in order, each once", len(got), len(want))
 	}
 }
+
+func TestATailStopsReadingCommitsASecondAfterItsOnlyFollowerStoppedTaking(t *testing.T) {
+	s, _, ctx := newFeed(t)
+	counter := &countingReader{Reader: s}
+	hub := feed.NewHub(counter)
+	s.OnCommit(hub.Committed)
+	f, err := hub.Follow(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	create(t, ctx, s, "taken")
+	got := collect(t, ctx, f, 1, 100) // near the head, then busy elsewhere
+	time.Sleep(1100 * time.Millisecond)
+	counter.mu.Lock()
+	counter.reads = 0
+	counter.mu.Unlock()
+	for i := range 30 {
+		create(t, ctx, s, fmt.Sprint("while away ", i))
+	}
+	time.Sleep(100 * time.Millisecond) // for any read the commits started
+	counter.mu.Lock()
+	reads := counter.reads
+	counter.mu.Unlock()
+	if reads != 0 {
+		t.Errorf("30 commits a second after the only follower last took a change made %d store reads, want none", reads)
+	}
+	got = append(got, collect(t, ctx, f, 30, 100)...)
+	if want := storedSeqs(t, ctx, s); !slices.Equal(got, want) {
+		t.Errorf("the follower took %v, want %v", got, want)
+	}
+}
