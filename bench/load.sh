@@ -568,13 +568,16 @@ answered() {
 
 # others prints how many answers between two readings of answered were
 # not of the expected status, how many were, and how many of the others
-# were 500s.
+# were 500s. A 499 is a request whose client went away before its answer:
+# the load tool, closing its connections as the run ends, leaves at most
+# one a connection, answered to no one, and those are not counted.
 others() { # before after status
-	awk -v before="$1" -v after="$2" -v want="$3" 'BEGIN {
+	awk -v before="$1" -v after="$2" -v want="$3" -v conns="$CONNECTIONS" 'BEGIN {
 		n = split(before, b, " "); for (i = 1; i <= n; i++) { split(b[i], kv, "="); was[kv[1]] = kv[2] }
 		n = split(after, a, " ")
 		for (i = 1; i <= n; i++) {
 			split(a[i], kv, "="); d = kv[2] - was[kv[1]]
+			if (kv[1] == "499") d = d > conns ? d - conns : 0
 			if (kv[1] == want) got += d; else other += d
 			if (kv[1] == "500") failed += d
 		}
