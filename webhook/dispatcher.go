@@ -420,7 +420,7 @@ type worker struct {
 	// rec records its attempts.
 	rec *recorder
 	// pace holds its deliveries to MaxRate, or to BusyRate while slowed
-	// (the machine was busy when it last looked).
+	// (see reserve).
 	pace   *rate.Limiter
 	slowed bool
 }
