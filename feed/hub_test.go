@@ -241,8 +241,10 @@ func TestFollowersThatKeepUpCostOneStoreReadACommitNotOneEach(t *testing.T) {
 	}
 }
 
-func TestATailWhoseFollowersAreAllBehindReadsNoCommitsUntilOneComesNear(t *testing.T) {
-	s, _, ctx := newFeed(t)
+// countedFollower is a hub over s that counts its reads of the store, and
+// a follower of it from the start of the feed.
+func countedFollower(t *testing.T, s *sqlite.Store, ctx context.Context) (*countingReader, *feed.Follower) {
+	t.Helper()
 	counter := &countingReader{Reader: s}
 	hub := feed.NewHub(counter)
 	s.OnCommit(hub.Committed)
@@ -250,22 +252,34 @@ func TestATailWhoseFollowersAreAllBehindReadsNoCommitsUntilOneComesNear(t *testi
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	for i := range 250 {
-		create(t, ctx, s, fmt.Sprint("backlog ", i))
-	}
-	got := collect(t, ctx, f, 100, 100) // a full page: the follower is behind
+	t.Cleanup(f.Close)
+	return counter, f
+}
+
+// readsDuring30Commits is how many times the store was read while 30 tasks were
+// created, and just after.
+func readsDuring30Commits(t *testing.T, s *sqlite.Store, ctx context.Context, counter *countingReader) int {
+	t.Helper()
 	counter.mu.Lock()
 	counter.reads = 0
 	counter.mu.Unlock()
 	for i := range 30 {
-		create(t, ctx, s, fmt.Sprint("while behind ", i))
+		create(t, ctx, s, fmt.Sprint("counted ", i))
 	}
 	time.Sleep(100 * time.Millisecond) // for any read the commits started
 	counter.mu.Lock()
-	reads := counter.reads
-	counter.mu.Unlock()
-	if reads != 0 {
+	defer counter.mu.Unlock()
+	return counter.reads
+}
+
+func TestATailWhoseFollowersAreAllBehindReadsNoCommitsUntilOneComesNear(t *testing.T) {
+	s, _, ctx := newFeed(t)
+	counter, f := countedFollower(t, s, ctx)
+	for i := range 250 {
+		create(t, ctx, s, fmt.Sprint("backlog ", i))
+	}
+	got := collect(t, ctx, f, 100, 100) // a full page: the follower is behind
+	if reads := readsDuring30Commits(t, s, ctx, counter); reads != 0 {
 		t.Errorf("30 commits while the only follower was behind made %d store reads, want none", reads)
 	}
 	got = append(got, collect(t, ctx, f, 180, 100)...) // caught up, from the store
@@ -281,28 +295,11 @@ func TestATailWhoseFollowersAreAllBehindReadsNoCommitsUntilOneComesNear(t *testi
 
 func TestATailStopsReadingCommitsASecondAfterItsOnlyFollowerStoppedTaking(t *testing.T) {
 	s, _, ctx := newFeed(t)
-	counter := &countingReader{Reader: s}
-	hub := feed.NewHub(counter)
-	s.OnCommit(hub.Committed)
-	f, err := hub.Follow(ctx, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	counter, f := countedFollower(t, s, ctx)
 	create(t, ctx, s, "taken")
 	got := collect(t, ctx, f, 1, 100) // near the head, then busy elsewhere
 	time.Sleep(1100 * time.Millisecond)
-	counter.mu.Lock()
-	counter.reads = 0
-	counter.mu.Unlock()
-	for i := range 30 {
-		create(t, ctx, s, fmt.Sprint("while away ", i))
-	}
-	time.Sleep(100 * time.Millisecond) // for any read the commits started
-	counter.mu.Lock()
-	reads := counter.reads
-	counter.mu.Unlock()
-	if reads != 0 {
+	if reads := readsDuring30Commits(t, s, ctx, counter); reads != 0 {
 		t.Errorf("30 commits a second after the only follower last took a change made %d store reads, want none", reads)
 	}
 	got = append(got, collect(t, ctx, f, 30, 100)...)
