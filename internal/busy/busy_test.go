@@ -88,20 +88,21 @@ func TestANilMeterIsNeverBusy(t *testing.T) {
 	}
 }
 
-func TestRunReadsThisMachinesProcessorsUntilItsContextEnds(t *testing.T) {
-	if _, err := os.Stat("/proc/stat"); err != nil {
-		t.Skip("this machine has no /proc/stat; the other tests cover the reading")
-	}
-	m := &Meter{Threshold: 0} // any ticks at all count as busy
+func TestRunSamplesEveryIntervalUntilItsContextEnds(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "stat")
+	write(t, path, statLine(1000, 500, 5000, 0, 0))
+	m := &Meter{Threshold: 0.5, Stat: path}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { m.Run(ctx, 20*time.Millisecond); close(done) }()
+	go func() { m.Run(ctx, 5*time.Millisecond); close(done) }()
+	time.Sleep(20 * time.Millisecond)
+	write(t, path, statLine(1090, 500, 5010, 0, 0)) // 90% of the interval at work
 	deadline := time.Now().Add(5 * time.Second)
 	for !m.Busy() && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 	if !m.Busy() {
-		t.Error("with a threshold of 0, Busy() stayed false for 5 s")
+		t.Error("Busy() stayed false for 5 s after a busy interval")
 	}
 	cancel()
 	<-done
@@ -110,9 +111,13 @@ func TestRunReadsThisMachinesProcessorsUntilItsContextEnds(t *testing.T) {
 	}
 }
 
+// write replaces the file at path whole, as a running Meter may read it.
 func write(t *testing.T, path, content string) {
 	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+	if err := os.WriteFile(path+".new", []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".new", path); err != nil {
 		t.Fatal(err)
 	}
 }
