@@ -143,7 +143,6 @@ func (f *Follower) Close() {
 func (f *Follower) Next(ctx context.Context, limit int) ([]*Change, error) {
 	for {
 		changes, wake, covered := f.tail.after(f.after, limit)
-		waiting := covered && len(changes) == 0 // after counted f as waiting
 		if !covered {
 			// Behind what the hub keeps, or before its first read: read
 			// the store. The wake channel was taken first, so a commit
@@ -167,12 +166,17 @@ func (f *Follower) Next(ctx context.Context, limit int) ([]*Change, error) {
 			f.after = changes[len(changes)-1].Seq
 			return changes, nil
 		}
+		// Waiting at the head keeps the tail read (see refresh). A commit
+		// before the count goes up finds the tail used just now by after.
+		if covered {
+			f.tail.countWaiting(1)
+		}
 		select {
 		case <-wake:
 		case <-ctx.Done():
 		}
-		if waiting {
-			f.tail.stopWaiting()
+		if covered {
+			f.tail.countWaiting(-1)
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -183,9 +187,7 @@ func (f *Follower) Next(ctx context.Context, limit int) ([]*Change, error) {
 // after returns the kept changes after seq (at most limit), the channel
 // that closes when more have been read, and whether the tail covers seq:
 // false when changes after seq may not all be kept.
-//
-// A follower the tail covers has come near the head; one it covers with
-// no change yet is counted as waiting there, until it calls stopWaiting.
+// A follower the tail covers has come near the head.
 func (t *tail) after(seq int64, limit int) ([]*Change, <-chan struct{}, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -193,12 +195,8 @@ func (t *tail) after(seq int64, limit int) ([]*Change, <-chan struct{}, bool) {
 		return nil, t.wake, false
 	}
 	i := sort.Search(len(t.changes), func(i int) bool { return t.changes[i].Seq > seq })
-	changes := t.changes[i:min(len(t.changes), i+limit)]
 	t.near = time.Now()
-	if len(changes) == 0 {
-		t.waiting++
-	}
-	return changes, t.wake, true
+	return t.changes[i:min(len(t.changes), i+limit)], t.wake, true
 }
 
 // cameNear notes that a follower took the last changes the store had.
@@ -208,11 +206,11 @@ func (t *tail) cameNear() {
 	t.near = time.Now()
 }
 
-// stopWaiting ends a wait counted by after.
-func (t *tail) stopWaiting() {
+// countWaiting adds d to the followers waiting at the head.
+func (t *tail) countWaiting(d int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.waiting--
+	t.waiting += d
 }
 
 // wakeForChanges wakes the followers for new changes, now or, within

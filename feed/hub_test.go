@@ -307,3 +307,18 @@ func TestATailStopsReadingCommitsASecondAfterItsOnlyFollowerStoppedTaking(t *tes
 		t.Errorf("the follower took %v, want %v", got, want)
 	}
 }
+
+func TestAFollowerWaitingAtTheHeadLongerThanASecondGetsTheNextChange(t *testing.T) {
+	s, _, ctx := newFeed(t)
+	_, f := countedFollower(t, s, ctx)
+	create(t, ctx, s, "taken")
+	got := collect(t, ctx, f, 1, 100)
+	done := make(chan []int64)
+	go func() { done <- collect(t, ctx, f, 1, 100) }() // waits at the head
+	time.Sleep(1200 * time.Millisecond)                // longer than a tail stays read without a waiter
+	create(t, ctx, s, "after a long wait")
+	got = append(got, <-done...)
+	if want := storedSeqs(t, ctx, s); !slices.Equal(got, want) {
+		t.Errorf("the follower took %v, want %v", got, want)
+	}
+}
