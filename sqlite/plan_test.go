@@ -819,21 +819,19 @@ func TestPlansOfTheSearchUpkeepStartFromTheNotedTasks(t *testing.T) {
 		}
 		return
 	}
-	// Titles changed after the index took the tasks in: notes to upkeep,
-	// and tasks that moved to the delta index.
-	for id := 1; id <= 200; id++ {
-		title := fmt.Sprintf("Renamed for the plan %d", id)
-		if _, err := ps.s.UpdateTask(ps.ctx, planTasks/3+id, task.UpdateInput{Title: task.To(title)}, task.AnyVersion()); err != nil {
-			t.Fatalf("UpdateTask(%d): %v", id, err)
+	// Titles changed after the index took the tasks in: tasks that moved
+	// to the delta index, then notes for the next batch.
+	rename := func(from, to int) {
+		for id := from; id <= to; id++ {
+			title := fmt.Sprintf("Renamed for the plan %d", id)
+			if _, err := ps.s.UpdateTask(ps.ctx, planTasks/3+id, task.UpdateInput{Title: task.To(title)}, task.AnyVersion()); err != nil {
+				t.Fatalf("UpdateTask(%d): %v", id, err)
+			}
 		}
 	}
+	rename(1, 200)
 	ps.s.indexTail()
-	for id := 201; id <= 220; id++ {
-		title := fmt.Sprintf("Renamed for the plan %d", id)
-		if _, err := ps.s.UpdateTask(ps.ctx, planTasks/3+id, task.UpdateInput{Title: task.To(title)}, task.AnyVersion()); err != nil {
-			t.Fatalf("UpdateTask(%d): %v", id, err)
-		}
-	}
+	rename(201, 220)
 	// The notes were empty when the store was analysed, as in a real
 	// database, so the planner guesses their number.
 	allowed := map[string]bool{"SCAN search_index": true, "SCAN d": true, "SCAN search_dirty": true}
