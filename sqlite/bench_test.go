@@ -2,8 +2,8 @@ package sqlite_test
 
 // Benchmarks of the store over seeded databases of two sizes:
 //
-//	go test -tags sqlite_fts5 -run '^$' -bench . ./db                    # 10k tasks
-//	TASKS_BENCH_1M=1 go test -tags sqlite_fts5 -run '^$' -bench . ./db   # and 1M tasks
+//	go test -tags sqlite_fts5 -run '^$' -bench . ./sqlite                    # 10k tasks
+//	TASKS_BENCH_1M=1 go test -tags sqlite_fts5 -run '^$' -bench . ./sqlite   # and 1M tasks
 //
 // Each size is seeded once per test process, on first use by a benchmark
 // (never by ordinary tests), with the same deterministic tasks as
