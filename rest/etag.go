@@ -1,6 +1,8 @@
 package rest
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -116,6 +118,26 @@ func expectFromIfMatch(h http.Header) (task.Expect, error) {
 		}
 	}
 	return task.OneOf(versions...), nil
+}
+
+// explainWeakTag adds to a 412 whose If-Match named the current version
+// only by a weak tag why that tag did not match: "its current version
+// is 3" alone would puzzle a client that sent W/"3", as a cache may have
+// handed it.
+func explainWeakTag(h http.Header, err error) error {
+	var te *task.Error
+	if !errors.As(err, &te) || te.Code != task.CodeVersionConflict {
+		return err
+	}
+	l, _ := readTagList(h, ifMatch) // read before the change: well formed
+	for _, t := range l.tags {
+		if v, ok := t.version(); ok && t.weak && v == te.CurrentVersion {
+			explained := *te
+			explained.Message += fmt.Sprintf(`; If-Match compares tags strongly, so W/"%d" never matches: send "%d"`, v, v)
+			return &explained
+		}
+	}
+	return err
 }
 
 // matchesWeakly reports whether an If-None-Match list names the version,

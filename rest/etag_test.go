@@ -107,6 +107,36 @@ func TestIfMatchChangesOrDeletesOnlyTheVersionsItNames(t *testing.T) {
 	}
 }
 
+func TestA412ForAWeakTagOfTheCurrentVersionSaysToSendItStrong(t *testing.T) {
+	const advice = `; If-Match compares tags strongly, so W/"2" never matches: send "2"`
+	tests := []struct {
+		name   string
+		tags   string
+		advise bool
+	}{
+		{"a weak tag of the current version is explained", `W/"2"`, true},
+		{"a list whose current version is weak is explained", `"1", W/"2"`, true},
+		{"an old strong version is not", `"1"`, false},
+		{"a weak old version is not", `W/"1"`, false},
+	}
+	srv := newServer(t, nil)
+	for _, tt := range tests {
+		for _, method := range []string{http.MethodPatch, http.MethodDelete} {
+			t.Run(method+": "+tt.name, func(t *testing.T) {
+				id := atVersion2(t, srv)
+				r := srv.send(t, method, taskPath(id), "application/json", `{"priority":0}`, "If-Match", tt.tags)
+				want := "The task has changed: its current version is 2"
+				if tt.advise {
+					want += advice
+				}
+				if r.Status != http.StatusPreconditionFailed || r.Message != want {
+					t.Errorf("got %d %q, want 412 %q", r.Status, r.Message, want)
+				}
+			})
+		}
+	}
+}
+
 func TestIfMatchOnAMissingTaskIsNotFound(t *testing.T) {
 	srv := newServer(t, nil)
 	missing := srv.seed(t, valid)[0] + 1

@@ -120,7 +120,7 @@ func (a *API) updateTask(w http.ResponseWriter, r *http.Request) error {
 	}
 	t, err := a.svc.UpdateTask(r.Context(), id, in, expect)
 	if err != nil {
-		return err
+		return explainWeakTag(r.Header, err)
 	}
 	writeTask(w, "Task activity updated successfully.", t)
 	return nil
@@ -137,7 +137,7 @@ func (a *API) deleteTask(w http.ResponseWriter, r *http.Request) error {
 	}
 	t, err := a.svc.DeleteTask(r.Context(), id, expect)
 	if err != nil {
-		return err
+		return explainWeakTag(r.Header, err)
 	}
 	// No ETag: the task it would tag is gone.
 	writeBody(w, http.StatusOK, appendDeletedBody(nil, "Task activity deleted successfully.", t.ID))
