@@ -129,7 +129,7 @@ func explainWeakTag(h http.Header, err error) error {
 	if !errors.As(err, &te) || te.Code != task.CodeVersionConflict {
 		return err
 	}
-	l, _ := readTagList(h, ifMatch) // read before the change: well formed
+	l, _ := readTagList(h, ifMatch) // well formed: it was read before the service was called
 	for _, t := range l.tags {
 		if v, ok := t.version(); ok && t.weak && v == te.CurrentVersion {
 			explained := *te
