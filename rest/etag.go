@@ -102,14 +102,13 @@ func isETagChar(c byte) bool {
 	return c == 0x21 || c >= 0x23 && c != 0x7f
 }
 
-// expectFromIfMatch is the condition an If-Match header puts on a change
-// or a delete: none without the header; any version for "*" (a missing
-// task is still missing); else one of the versions its strong tags name,
-// which may be none at all.
-func expectFromIfMatch(h http.Header) (task.Expect, error) {
-	l, err := readTagList(h, ifMatch)
-	if err != nil || !l.sent || l.star {
-		return task.AnyVersion(), err
+// expect is the condition an If-Match list puts on a change or a delete:
+// none without the header; any version for "*" (a missing task is still
+// missing); else one of the versions its strong tags name, which may be
+// none at all.
+func (l tagList) expect() task.Expect {
+	if !l.sent || l.star {
+		return task.AnyVersion()
 	}
 	var versions []int
 	for _, t := range l.tags {
@@ -117,19 +116,18 @@ func expectFromIfMatch(h http.Header) (task.Expect, error) {
 			versions = append(versions, v)
 		}
 	}
-	return task.OneOf(versions...), nil
+	return task.OneOf(versions...)
 }
 
-// explainWeakTag adds to a 412 whose If-Match named the current version
-// only by a weak tag why that tag did not match: "its current version
-// is 3" alone would puzzle a client that sent W/"3", as a cache may have
-// handed it.
-func explainWeakTag(h http.Header, err error) error {
+// explainConflict adds to a 412 whose If-Match list named the current
+// version only by a weak tag why that tag did not match: "its current
+// version is 3" alone would puzzle a client that sent W/"3", as a cache
+// may have handed it. Any other error is returned as it is.
+func (l tagList) explainConflict(err error) error {
 	var te *task.Error
 	if !errors.As(err, &te) || te.Code != task.CodeVersionConflict {
 		return err
 	}
-	l, _ := readTagList(h, ifMatch) // well formed: it was read before the service was called
 	for _, t := range l.tags {
 		if v, ok := t.version(); ok && t.weak && v == te.CurrentVersion {
 			explained := *te

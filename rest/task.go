@@ -110,7 +110,7 @@ func (a *API) updateTask(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	expect, err := expectFromIfMatch(r.Header)
+	condition, err := readTagList(r.Header, ifMatch)
 	if err != nil {
 		return err
 	}
@@ -118,9 +118,9 @@ func (a *API) updateTask(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	t, err := a.svc.UpdateTask(r.Context(), id, in, expect)
+	t, err := a.svc.UpdateTask(r.Context(), id, in, condition.expect())
 	if err != nil {
-		return explainWeakTag(r.Header, err)
+		return condition.explainConflict(err)
 	}
 	writeTask(w, "Task activity updated successfully.", t)
 	return nil
@@ -131,13 +131,13 @@ func (a *API) deleteTask(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	expect, err := expectFromIfMatch(r.Header)
+	condition, err := readTagList(r.Header, ifMatch)
 	if err != nil {
 		return err
 	}
-	t, err := a.svc.DeleteTask(r.Context(), id, expect)
+	t, err := a.svc.DeleteTask(r.Context(), id, condition.expect())
 	if err != nil {
-		return explainWeakTag(r.Header, err)
+		return condition.explainConflict(err)
 	}
 	// No ETag: the task it would tag is gone.
 	writeBody(w, http.StatusOK, appendDeletedBody(nil, "Task activity deleted successfully.", t.ID))
