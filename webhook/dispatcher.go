@@ -436,7 +436,7 @@ func burst(r float64) int { return max(1, int(r/10)) }
 // that does not pass cannot starve one: past BusyLagLimit it catches up
 // at MaxRate again.
 func (w *worker) reserve(behind bool, at time.Time) *rate.Reservation {
-	o := w.d.opts
+	o := &w.d.opts
 	slow := behind && o.Busy() && o.Now().Sub(at) < o.BusyLagLimit
 	if slow != w.slowed {
 		w.slowed = slow
