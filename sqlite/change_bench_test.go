@@ -42,7 +42,7 @@ func BenchmarkWrites(b *testing.B) {
 			return err
 		})
 	})
-	b.Run("update", func(b *testing.B) {
+	b.Run("rename", func(b *testing.B) {
 		benchWrites(b, func(store *sqlite.Store, ctx context.Context, _ *idempotency.Keeper, n int) error {
 			i := changeSeq.Add(1)
 			in := task.UpdateInput{Title: task.To("Benchmark change " + strconv.FormatInt(i, 10))}
